@@ -1,0 +1,87 @@
+/**
+ * The manifest printed by `--describe`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { Manifest, PermissionGrant } from "../capabilities/lifecycle.ts";
+import { PROTOCOL_VERSION } from "../protocol/mod.ts";
+import type { PluginDefinition } from "./definition.ts";
+
+const PERMISSION_NAMES = ["read", "write", "net", "env", "run", "sys", "ffi"] as const;
+
+/**
+ * Build the manifest of a plugin: its identity, capabilities, config JSON Schema and the
+ * permissions this process actually holds (read from the runtime, so they match the flags
+ * the binary was built with).
+ *
+ * @param definition The plugin definition.
+ * @returns The manifest.
+ *
+ * @example Describe a plugin
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { definePlugin } from "./definition.ts";
+ * import { buildManifest } from "./manifest.ts";
+ *
+ * const manifest = buildManifest(definePlugin({
+ *   name: "demo",
+ *   version: "0.0.1",
+ *   description: "Demo",
+ *   capabilities: ["observer"],
+ *   config: z.strictObject({}),
+ *   create: () => ({ observer: { emit: () => {} } }),
+ * }));
+ * assert.equal(manifest.protocol_version, "1");
+ * assert.equal(manifest.config_schema.type, "object");
+ * ```
+ */
+export function buildManifest(definition: PluginDefinition<unknown>): Manifest {
+  return {
+    name: definition.name,
+    version: definition.version,
+    description: definition.description,
+    protocol_version: PROTOCOL_VERSION,
+    capabilities: [...definition.capabilities],
+    config_schema: configJsonSchema(definition.config),
+    permissions: grantedPermissions(),
+  };
+}
+
+/**
+ * The JSON Schema of a config schema, as inputs are written (fields with defaults optional).
+ *
+ * @param schema A zod schema.
+ * @returns Its JSON Schema.
+ *
+ * @example The schema of a strict object
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { configJsonSchema } from "./manifest.ts";
+ *
+ * const json = configJsonSchema(z.strictObject({ n: z.number().default(1) }));
+ * assert.equal(json.additionalProperties, false);
+ * ```
+ */
+export function configJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+}
+
+function grantedPermissions(): Record<string, PermissionGrant> {
+  const granted: Record<string, PermissionGrant> = {};
+  for (const name of PERMISSION_NAMES) {
+    try {
+      const status = Deno.permissions.querySync({ name } as Deno.PermissionDescriptor);
+      granted[name] = status.state === "granted" ? "all" : status.partial ? "partial" : "none";
+    } catch {
+      granted[name] = "none";
+    }
+  }
+  return granted;
+}

@@ -1,0 +1,117 @@
+/**
+ * The entry point of a plugin binary: `--describe`, the terminal hint, and serving over stdio.
+ *
+ * @module
+ */
+
+import { StreamTransport } from "../protocol/mod.ts";
+import type { PluginDefinition } from "./definition.ts";
+import { buildManifest } from "./manifest.ts";
+import { servePlugin, type ServePluginOptions } from "./serve.ts";
+
+/** Options of {@linkcode runPlugin}; the defaults are the process's own. */
+export interface RunPluginOptions extends ServePluginOptions {
+  /**
+   * Command-line arguments.
+   *
+   * @default {Deno.args}
+   */
+  args?: string[];
+  /**
+   * Where messages come from.
+   *
+   * @default {Deno.stdin.readable}
+   */
+  stdin?: ReadableStream<Uint8Array>;
+  /**
+   * Where messages and `--describe` go.
+   *
+   * @default {Deno.stdout.writable}
+   */
+  stdout?: WritableStream<Uint8Array>;
+  /**
+   * Whether stdin is a terminal (someone ran the binary by hand).
+   *
+   * @default {Deno.stdin.isTerminal()}
+   */
+  isTerminal?: boolean;
+  /**
+   * Ends the process with a code.
+   *
+   * @default {Deno.exit}
+   */
+  exit?: (code: number) => void;
+}
+
+const USAGE = (name: string) =>
+  `${name}: a vulpes plugin. It speaks JSON-RPC on stdin/stdout and is started by the gateway.\n` +
+  `Usage: ${name} --describe   print the manifest (capabilities, config schema, permissions)\n`;
+
+/**
+ * Run a plugin as a process: print the manifest on `--describe`, show a hint when started by
+ * hand on a terminal, otherwise serve the protocol on stdin/stdout until `shutdown` or end of
+ * input, then exit. It never rejects: failures are logged and turn into a non-zero exit code.
+ *
+ * @param definition The plugin definition.
+ * @param options Overrides of arguments, streams and exit, for tests.
+ * @returns The exit code, after calling `exit` with it.
+ *
+ * @example The `main.ts` of a plugin
+ * ```ts ignore
+ * import { runPlugin } from "@vulpes/contract/plugin";
+ * import { plugin } from "./mod.ts";
+ *
+ * if (import.meta.main) runPlugin(plugin);
+ * ```
+ */
+export async function runPlugin<Config>(
+  definition: PluginDefinition<Config>,
+  options: RunPluginOptions = {},
+): Promise<number> {
+  const exit = options.exit ?? ((code: number) => Deno.exit(code));
+  const args = options.args ?? Deno.args;
+  const stdout = options.stdout ?? Deno.stdout.writable;
+  let code = 0;
+  try {
+    if (args.includes("--describe")) {
+      await writeAll(stdout, JSON.stringify(buildManifest(definition), null, 2) + "\n");
+    } else if (args.includes("--help") || args.includes("-h")) {
+      await writeAll(stdout, USAGE(definition.name));
+    } else if (args.length > 0) {
+      writeStderr(`${USAGE(definition.name)}Unknown argument "${args[0]}"\n`);
+      code = 2;
+    } else if (options.isTerminal ?? Deno.stdin.isTerminal()) {
+      writeStderr(USAGE(definition.name));
+      code = 1;
+    } else {
+      const transport = new StreamTransport(options.stdin ?? Deno.stdin.readable, stdout);
+      await servePlugin(definition, transport, options).done;
+    }
+  } catch (error) {
+    writeStderr(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: "error",
+        msg: "plugin failed",
+        plugin: definition.name,
+        error: error instanceof Error ? error.message : String(error),
+      }) + "\n",
+    );
+    code = 1;
+  }
+  exit(code);
+  return code;
+}
+
+async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
+  const writer = stream.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(text));
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+function writeStderr(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+}

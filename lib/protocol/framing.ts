@@ -1,0 +1,214 @@
+/**
+ * Newline-delimited framing with a per-line size cap: bytes in, JSON values out.
+ *
+ * @module
+ */
+
+/** The default largest line, in bytes, newline excluded: 16 MiB. */
+export const DEFAULT_MAX_LINE_BYTES: number = 16 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+const ID_PROBE_BYTES = 4096;
+
+/** What {@linkcode LineDecoder.push} found in the bytes it was given. */
+export type Frame =
+  | { kind: "message"; value: unknown }
+  | { kind: "parse_error"; reason: string }
+  | { kind: "oversized"; bytes: number; id: string | number | null };
+
+/** Options of {@linkcode LineDecoder}. */
+export interface LineDecoderOptions {
+  /**
+   * The largest line accepted, in bytes, newline excluded.
+   *
+   * @default {16777216}
+   */
+  maxLineBytes?: number;
+}
+
+/**
+ * Splits a byte stream into lines and parses each as JSON. An over-long line is skipped
+ * up to its newline and reported once, with the request id read from its first bytes when
+ * there is one, so that the sender can be answered; memory stays bounded by the cap.
+ *
+ * @example Decode two messages split across chunks
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LineDecoder } from "./framing.ts";
+ *
+ * const decoder = new LineDecoder();
+ * const bytes = new TextEncoder().encode('{"a":1}\n{"b"');
+ * assert.deepEqual(decoder.push(bytes), [{ kind: "message", value: { a: 1 } }]);
+ * assert.deepEqual(decoder.push(new TextEncoder().encode(":2}\n")), [
+ *   { kind: "message", value: { b: 2 } },
+ * ]);
+ * ```
+ */
+export class LineDecoder {
+  #maxLineBytes: number;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #discarding = false;
+  #discarded = 0;
+  #probe: Uint8Array | null = null;
+  #text = new TextDecoder("utf-8", { fatal: true });
+
+  /**
+   * Make a decoder.
+   *
+   * @param options The line size cap.
+   */
+  constructor(options: LineDecoderOptions = {}) {
+    const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new RangeError(`Cannot make a line decoder: maxLineBytes must be a positive integer, received ${max}`);
+    }
+    this.#maxLineBytes = max;
+  }
+
+  /** The line size cap in bytes. */
+  get maxLineBytes(): number {
+    return this.#maxLineBytes;
+  }
+
+  /** Change the line size cap; the current partial line is judged by the new cap. */
+  set maxLineBytes(max: number) {
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new RangeError(`Cannot set maxLineBytes: expected a positive integer, received ${max}`);
+    }
+    this.#maxLineBytes = max;
+  }
+
+  /**
+   * Feed bytes; returns every complete frame they end.
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The frames completed by this chunk, in order.
+   */
+  push(chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    let start = 0;
+    while (start < chunk.length) {
+      const end = chunk.indexOf(NEWLINE, start);
+      if (end === -1) {
+        this.#keep(chunk.subarray(start));
+        break;
+      }
+      this.#keep(chunk.subarray(start, end));
+      const frame = this.#finishLine();
+      if (frame) frames.push(frame);
+      start = end + 1;
+    }
+    return frames;
+  }
+
+  /**
+   * Report what is left at end of stream: a last line without its newline.
+   *
+   * @returns The frame of the unterminated last line, if any.
+   */
+  end(): Frame[] {
+    if (this.#buffered === 0 && !this.#discarding) return [];
+    const frame = this.#finishLine();
+    return frame ? [frame] : [];
+  }
+
+  #keep(part: Uint8Array): void {
+    if (part.length === 0) return;
+    if (this.#discarding) {
+      this.#discarded += part.length;
+      return;
+    }
+    if (this.#buffered + part.length > this.#maxLineBytes) {
+      this.#probe = concat([...this.#chunks, part], ID_PROBE_BYTES);
+      this.#discarded = this.#buffered + part.length;
+      this.#discarding = true;
+      this.#chunks = [];
+      this.#buffered = 0;
+      return;
+    }
+    // The chunk may be reused by the reader: copy what we keep.
+    this.#chunks.push(part.slice());
+    this.#buffered += part.length;
+  }
+
+  #finishLine(): Frame | null {
+    if (this.#discarding) {
+      const frame: Frame = { kind: "oversized", bytes: this.#discarded, id: probeId(this.#probe) };
+      this.#discarding = false;
+      this.#discarded = 0;
+      this.#probe = null;
+      return frame;
+    }
+    const line = this.#chunks.length === 1 ? this.#chunks[0]! : concat(this.#chunks, Infinity);
+    this.#chunks = [];
+    this.#buffered = 0;
+    return parseLine(line, this.#text);
+  }
+}
+
+function parseLine(line: Uint8Array, decoder: TextDecoder): Frame | null {
+  let text: string;
+  try {
+    text = decoder.decode(line);
+  } catch {
+    return { kind: "parse_error", reason: "the line is not valid UTF-8" };
+  }
+  if (text.trim() === "") return null;
+  try {
+    return { kind: "message", value: JSON.parse(text) };
+  } catch (error) {
+    const detail = error instanceof SyntaxError ? error.message : String(error);
+    return { kind: "parse_error", reason: `the line is not valid JSON: ${detail}` };
+  }
+}
+
+function concat(parts: Uint8Array[], limit: number): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(Math.min(length, limit));
+  let offset = 0;
+  for (const part of parts) {
+    if (offset >= out.length) break;
+    const take = part.subarray(0, out.length - offset);
+    out.set(take, offset);
+    offset += take.length;
+  }
+  return out;
+}
+
+/** Reads `"id": 12` or `"id": "abc"` near the start of a line too long to parse. */
+function probeId(probe: Uint8Array | null): string | number | null {
+  if (!probe) return null;
+  const text = new TextDecoder().decode(probe);
+  const match = /^\s*\{[^{}]*?"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,256}")\s*[,}]/.exec(text);
+  if (!match) return null;
+  try {
+    const id: unknown = JSON.parse(match[1]!);
+    return typeof id === "string" || typeof id === "number" ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Encode one message as a UTF-8 line. `JSON.stringify` escapes every newline inside
+ * strings, so the only newline is the terminator.
+ *
+ * @param message Any JSON-serializable value.
+ * @returns The bytes of the line, newline included.
+ *
+ * @example Encode a notification
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeMessage } from "./framing.ts";
+ *
+ * const line = new TextDecoder().decode(encodeMessage({ jsonrpc: "2.0", method: "x" }));
+ * assert.equal(line, '{"jsonrpc":"2.0","method":"x"}\n');
+ * ```
+ */
+export function encodeMessage(message: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(message) + "\n");
+}

@@ -1,0 +1,389 @@
+/**
+ * One end of a JSON-RPC connection: correlates responses with requests, runs incoming
+ * requests concurrently, cancels them on `$/cancel`, and fails every pending request when
+ * the connection closes.
+ *
+ * @module
+ */
+
+import { ErrorCode, errorFromWire, PluginError, RpcError } from "./errors.ts";
+import {
+  classifyMessage,
+  type JsonRpcErrorObject,
+  type JsonRpcRequest,
+  type RequestId,
+} from "./messages.ts";
+import type { FramingProblem, Transport } from "./transport.ts";
+
+/** The method that cancels a request in flight: a notification with params `{id}`. */
+export const CANCEL_METHOD = "$/cancel";
+
+/** What a request handler receives besides the params. */
+export interface RequestContext {
+  /** The request's id. */
+  id: RequestId;
+  /** The method called. */
+  method: string;
+  /** Aborted when the peer sends `$/cancel` for this request or the connection closes. */
+  signal: AbortSignal;
+}
+
+/** Handles one incoming request; its return value is the result, what it throws the error. */
+export type RequestHandler = (params: unknown, context: RequestContext) => unknown;
+
+/** Handles one incoming notification. */
+export type NotificationHandler = (method: string, params: unknown) => void;
+
+/** Options of {@linkcode Peer}. */
+export interface PeerOptions {
+  /** Answers incoming requests; without it every request gets "method not found". */
+  onrequest?: RequestHandler;
+  /** Receives incoming notifications other than `$/cancel`. */
+  onnotification?: NotificationHandler;
+  /** Receives what the peer could not deliver or answer: bad lines, stray responses. */
+  onwarning?: (message: string) => void;
+  /** Rewrites every outgoing error message, e.g. to remove secrets. */
+  redact?: (text: string) => string;
+}
+
+/** Options of {@linkcode Peer.request}. */
+export interface RequestOptions {
+  /** Cancels the request: the other side receives `$/cancel` and the promise rejects. */
+  signal?: AbortSignal;
+  /** Rejects with an `unavailable` {@linkcode PluginError} when no answer comes in time. */
+  timeoutMs?: number;
+  /** Called with the request's id before it is sent, to match notifications that refer to it. */
+  onId?: (id: RequestId) => void;
+}
+
+interface Pending {
+  method: string;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cleanup: (() => void) | null;
+}
+
+/**
+ * A JSON-RPC 2.0 peer over a {@linkcode Transport}. Both the plugin runtime and the host
+ * use it; requests go both ways, concurrently, and replies may come in any order.
+ *
+ * @example Call a method across an in-memory pair
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Peer } from "./peer.ts";
+ * import { createLinkedPair } from "./transport.ts";
+ *
+ * const [a, b] = createLinkedPair();
+ * const server = new Peer(b, { onrequest: (params) => ({ echo: params }) });
+ * const client = new Peer(a);
+ * await server.start();
+ * await client.start();
+ * assert.deepEqual(await client.request("echo", { x: 1 }), { echo: { x: 1 } });
+ * await client.close();
+ * ```
+ */
+export class Peer {
+  #transport: Transport;
+  #options: PeerOptions;
+  #nextId = 1;
+  #pending = new Map<RequestId, Pending>();
+  #inFlight = new Map<RequestId, AbortController>();
+  #closed = false;
+  #closedPromise: Promise<void>;
+  #resolveClosed!: () => void;
+
+  /**
+   * Make a peer over a transport; call {@linkcode Peer.start} to begin.
+   *
+   * @param transport The message channel.
+   * @param options Handlers for incoming requests and notifications.
+   */
+  constructor(transport: Transport, options: PeerOptions = {}) {
+    this.#transport = transport;
+    this.#options = options;
+    this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+    transport.onmessage = (message) => this.#receive(message);
+    transport.onproblem = (problem) => this.#problem(problem);
+    transport.onerror = (error) => this.#warn(`Transport error: ${error.message}`);
+    transport.onclose = () => this.#onClosed();
+  }
+
+  /** Resolves when the connection has closed, from either side. */
+  get closed(): Promise<void> {
+    return this.#closedPromise;
+  }
+
+  /** Whether the connection has closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** How many incoming requests are being handled now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** How many outgoing requests wait for an answer. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /** Begin reading from the transport. */
+  start(): Promise<void> {
+    return this.#transport.start();
+  }
+
+  /**
+   * Send a request and wait for its answer.
+   *
+   * @param method The method name.
+   * @param params The params.
+   * @param options Cancellation signal and timeout.
+   * @returns The result.
+   * @throws {RpcError} The error the other side answered with ({@linkcode PluginError} when
+   * it carries a plugin error type); an `unavailable` PluginError on timeout or close; the
+   * signal's reason when cancelled.
+   */
+  request(method: string, params?: unknown, options: RequestOptions = {}): Promise<unknown> {
+    if (this.#closed) {
+      return Promise.reject(
+        new PluginError("unavailable", `Cannot call "${method}": the connection is closed`, {
+          reason: "closed",
+        }),
+      );
+    }
+    const { signal, timeoutMs } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = this.#nextId++;
+    options.onId?.(id);
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { method, resolve, reject, cleanup: null };
+      if (signal || timeoutMs !== undefined) {
+        pending.cleanup = this.#watch(id, pending, signal, timeoutMs);
+      }
+      this.#pending.set(id, pending);
+      const message: JsonRpcRequest = params === undefined
+        ? { jsonrpc: "2.0", id, method }
+        : { jsonrpc: "2.0", id, method, params };
+      this.#transport.send(message).catch((error) => {
+        this.#settle(id)?.reject(
+          new PluginError("unavailable", `Cannot send "${method}": ${errorMessage(error)}`, {
+            reason: "closed",
+          }),
+        );
+      });
+    });
+  }
+
+  /**
+   * Send a notification; there is no answer.
+   *
+   * @param method The method name.
+   * @param params The params.
+   */
+  notify(method: string, params?: unknown): void {
+    if (this.#closed) return;
+    const message = params === undefined
+      ? { jsonrpc: "2.0", method }
+      : { jsonrpc: "2.0", method, params };
+    this.#transport.send(message).catch((error) => {
+      this.#warn(`Cannot send notification "${method}": ${errorMessage(error)}`);
+    });
+  }
+
+  /** Close the connection: pending requests fail, handlers in flight are aborted. */
+  async close(): Promise<void> {
+    await this.#transport.close();
+    this.#onClosed();
+  }
+
+  #watch(
+    id: RequestId,
+    pending: Pending,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ): () => void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const onAbort = () => {
+      this.#settle(id);
+      this.notify(CANCEL_METHOD, { id });
+      pending.reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        this.#settle(id);
+        this.notify(CANCEL_METHOD, { id });
+        pending.reject(
+          new PluginError(
+            "unavailable",
+            `No answer to "${pending.method}" within ${timeoutMs} ms`,
+            { reason: "timeout" },
+          ),
+        );
+      }, timeoutMs);
+    }
+    return () => {
+      signal?.removeEventListener("abort", onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }
+
+  #settle(id: RequestId): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    return pending;
+  }
+
+  #receive(value: unknown): void {
+    const classified = classifyMessage(value);
+    switch (classified.kind) {
+      case "request":
+        this.#handleRequest(classified.message);
+        return;
+      case "notification":
+        this.#handleNotification(classified.message.method, classified.message.params);
+        return;
+      case "success": {
+        const pending = this.#settle(classified.message.id);
+        if (pending) pending.resolve(classified.message.result);
+        else this.#warn(`Dropped a response to unknown request id ${JSON.stringify(classified.message.id)}`);
+        return;
+      }
+      case "failure": {
+        const { id, error } = classified.message;
+        const pending = id === null ? undefined : this.#settle(id);
+        if (pending) pending.reject(errorFromWire(error));
+        else this.#warn(`The other side reported an error: ${error.code} ${error.message}`);
+        return;
+      }
+      case "invalid":
+        this.#reply(classified.id, undefined, {
+          code: ErrorCode.InvalidRequest,
+          message: `Invalid request: ${classified.reason}`,
+        });
+    }
+  }
+
+  #problem(problem: FramingProblem): void {
+    if (problem.kind === "parse_error") {
+      this.#reply(null, undefined, {
+        code: ErrorCode.ParseError,
+        message: `Parse error: ${problem.reason}`,
+      });
+      return;
+    }
+    const limit = this.#transport.maxLineBytes;
+    const message = `Message too large: ${problem.bytes} bytes, the limit is ${limit} bytes a line`;
+    if (problem.id === null) this.#warn(`${message}; dropped it (no request id found)`);
+    else this.#reply(problem.id, undefined, { code: ErrorCode.InvalidRequest, message });
+  }
+
+  #handleNotification(method: string, params: unknown): void {
+    if (method === CANCEL_METHOD) {
+      const id = (params as { id?: unknown } | null)?.id;
+      if (typeof id !== "string" && typeof id !== "number") return;
+      const controller = this.#inFlight.get(id);
+      if (!controller) return;
+      this.#inFlight.delete(id);
+      controller.abort(new RpcError(ErrorCode.RequestCancelled, "Request cancelled"));
+      this.#reply(id, undefined, { code: ErrorCode.RequestCancelled, message: "Request cancelled" });
+      return;
+    }
+    try {
+      this.#options.onnotification?.(method, params);
+    } catch (error) {
+      this.#warn(`Notification handler for "${method}" failed: ${errorMessage(error)}`);
+    }
+  }
+
+  async #handleRequest(request: JsonRpcRequest): Promise<void> {
+    const { id, method } = request;
+    const handler = this.#options.onrequest;
+    if (!handler) {
+      this.#reply(id, undefined, {
+        code: ErrorCode.MethodNotFound,
+        message: `Method "${method}" not found`,
+      });
+      return;
+    }
+    if (this.#inFlight.has(id)) {
+      this.#reply(id, undefined, {
+        code: ErrorCode.InvalidRequest,
+        message: `Invalid request: id ${JSON.stringify(id)} is already in flight`,
+      });
+      return;
+    }
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    let result: unknown;
+    let failure: JsonRpcErrorObject | undefined;
+    try {
+      result = await handler(request.params, { id, method, signal: controller.signal });
+    } catch (error) {
+      failure = toErrorObject(error, method);
+    }
+    // Cancelled or closed meanwhile: the answer was already given.
+    if (this.#inFlight.get(id) !== controller) return;
+    this.#inFlight.delete(id);
+    this.#reply(id, result ?? null, failure);
+  }
+
+  #reply(id: RequestId | null, result: unknown, error: JsonRpcErrorObject | undefined): void {
+    if (this.#closed) return;
+    let message;
+    if (error) {
+      const redact = this.#options.redact;
+      const safe = redact ? { ...error, message: redact(error.message) } : error;
+      message = { jsonrpc: "2.0", id, error: safe };
+    } else {
+      message = { jsonrpc: "2.0", id, result };
+    }
+    this.#transport.send(message).catch((sendError) => {
+      this.#warn(`Cannot send the answer to request ${JSON.stringify(id)}: ${errorMessage(sendError)}`);
+    });
+  }
+
+  #onClosed(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [id, pending] of [...this.#pending]) {
+      this.#settle(id);
+      pending.reject(
+        new PluginError(
+          "unavailable",
+          `The connection closed before "${pending.method}" was answered`,
+          { reason: "closed" },
+        ),
+      );
+    }
+    for (const controller of this.#inFlight.values()) {
+      controller.abort(new RpcError(ErrorCode.RequestCancelled, "Connection closed"));
+    }
+    this.#inFlight.clear();
+    this.#resolveClosed();
+  }
+
+  #warn(message: string): void {
+    const redact = this.#options.redact;
+    this.#options.onwarning?.(redact ? redact(message) : message);
+  }
+}
+
+function toErrorObject(error: unknown, method: string): JsonRpcErrorObject {
+  if (error instanceof RpcError) {
+    return error.data === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, data: error.data };
+  }
+  return {
+    code: ErrorCode.InternalError,
+    message: `Internal error while handling "${method}": ${errorMessage(error)}`,
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

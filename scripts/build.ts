@@ -1,0 +1,107 @@
+// deno-lint-ignore-file no-console
+/**
+ * Builds every plugin into bin/<plugin> from its `build:<plugin>` task in deno.json, which
+ * declares the plugin's permission flags once.
+ *
+ * With the compile runtime (denort) at hand, online or through DENORT_BIN, each task runs as
+ * written: `deno compile` makes a self-contained binary. Without it, bin/<plugin> becomes a
+ * launcher that runs the same entry with exactly the same flags, and this says so.
+ *
+ * Usage: deno task build [plugin ...]
+ *
+ * @module
+ */
+
+import { planBuild, type PluginBuild } from "./_build_plan.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const deno = Deno.execPath();
+
+async function run(args: string[], quiet = false): Promise<{ ok: boolean; stderr: string }> {
+  const output = await new Deno.Command(deno, {
+    args,
+    cwd: root,
+    stdout: quiet ? "piped" : "inherit",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  return { ok: output.success, stderr };
+}
+
+function runtimeMissing(stderr: string): boolean {
+  return /denort|Setting up base binary|dl\.deno\.land/i.test(stderr);
+}
+
+async function compile(build: PluginBuild): Promise<"compiled" | "no-runtime"> {
+  const result = await run([
+    "compile",
+    "--quiet",
+    ...build.flags,
+    "--output",
+    build.output,
+    build.entry,
+  ]);
+  if (result.ok) return "compiled";
+  if (runtimeMissing(result.stderr)) return "no-runtime";
+  console.error(result.stderr);
+  throw new Error(`Cannot build ${build.name}: deno compile failed (see above)`);
+}
+
+async function writeLauncher(build: PluginBuild): Promise<void> {
+  const check = await run(["check", "--quiet", build.entry]);
+  if (!check.ok) {
+    console.error(check.stderr);
+    throw new Error(`Cannot build ${build.name}: type check failed (see above)`);
+  }
+  const denoDir = Deno.env.get("DENO_DIR");
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const script = [
+    "#!/bin/sh",
+    `# Launcher for the ${build.name} plugin, written by scripts/build.ts because \`deno compile\``,
+    "# could not get its runtime (denort) here. It runs the same entry with exactly the flags of",
+    `# the deno.json task "build:${build.name}". Set DENORT_BIN, or build online, for a binary.`,
+    ...(denoDir ? [`DENO_DIR=${quote(denoDir)}; export DENO_DIR`] : []),
+    `exec ${quote(deno)} run --quiet --cached-only --config ${quote(`${root}/deno.json`)} ${
+      build.flags.map(quote).join(" ")
+    } ${quote(`${root}/${build.entry}`)} "$@"`,
+    "",
+  ].join("\n");
+  const path = `${root}/${build.output}`;
+  await Deno.writeTextFile(path, script, { mode: 0o755 });
+  await Deno.chmod(path, 0o755);
+}
+
+async function main(): Promise<void> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`));
+  const builds = planBuild(config.tasks ?? {}, Deno.args);
+  await Deno.mkdir(`${root}/bin`, { recursive: true });
+  let mode: "compile" | "launcher" = "compile";
+  const launchers: string[] = [];
+  for (const build of builds) {
+    if (mode === "compile" && (await compile(build)) === "no-runtime") {
+      mode = "launcher";
+      console.error(
+        "\nWARNING: deno compile cannot get its runtime (denort): no network and DENORT_BIN is unset.\n" +
+          "         bin/ gets launchers that run each plugin's entry with exactly its deno.json flags.\n" +
+          "         Set DENORT_BIN to a denort binary of this Deno version to build real binaries.\n",
+      );
+    }
+    if (mode === "launcher") {
+      await writeLauncher(build);
+      launchers.push(build.name);
+    }
+    console.error(`built bin/${build.name} (${mode === "compile" ? "binary" : "launcher"})`);
+  }
+  if (launchers.length > 0) {
+    console.error(`\n${launchers.length} of ${builds.length} plugins are launchers, not binaries.`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error((error as Error).message);
+    Deno.exit(1);
+  }
+}
