@@ -25,7 +25,9 @@ export function planBuild(tasks: Record<string, unknown>, only: string[] = []): 
   }
   const unknown = only.filter((name) => !builds.some((b) => b.name === name));
   if (unknown.length > 0) {
-    throw new Error(`Cannot build ${unknown.join(", ")}: no such "build:<plugin>" task in deno.json`);
+    throw new Error(
+      `Cannot build ${unknown.join(", ")}: no such "build:<plugin>" task in deno.json`,
+    );
   }
   return builds;
 }
@@ -34,7 +36,9 @@ function parseTask(task: string, name: string, command: string): PluginBuild {
   const words = command.trim().split(/\s+/);
   const where = `deno.json task "${task}"`;
   if (words[0] !== "deno" || words[1] !== "compile") {
-    throw new Error(`Cannot read ${where}: expected "deno compile <flags> --output bin/${name} <entry>"`);
+    throw new Error(
+      `Cannot read ${where}: expected "deno compile <flags> --output bin/${name} <entry>"`,
+    );
   }
   const flags: string[] = [];
   let output: string | undefined;
@@ -44,15 +48,23 @@ function parseTask(task: string, name: string, command: string): PluginBuild {
     if (word === "--output" || word === "-o") output = words[++i];
     else if (FLAG.test(word)) flags.push(word);
     else if (word.startsWith("-")) {
-      throw new Error(`Cannot read ${where}: unexpected flag "${word}"; only --allow-*, --deny-* and --no-prompt`);
+      throw new Error(
+        `Cannot read ${where}: unexpected flag "${word}"; only --allow-*, --deny-* and --no-prompt`,
+      );
     } else if (entry === undefined) entry = word;
     else throw new Error(`Cannot read ${where}: unexpected word "${word}" after the entry`);
   }
   if (output !== `bin/${name}`) {
-    throw new Error(`Cannot read ${where}: expected "--output bin/${name}", found ${JSON.stringify(output)}`);
+    throw new Error(
+      `Cannot read ${where}: expected "--output bin/${name}", found ${JSON.stringify(output)}`,
+    );
   }
   if (entry !== `plugins/${name}/main.ts`) {
-    throw new Error(`Cannot read ${where}: expected the entry "plugins/${name}/main.ts", found ${JSON.stringify(entry)}`);
+    throw new Error(
+      `Cannot read ${where}: expected the entry "plugins/${name}/main.ts", found ${
+        JSON.stringify(entry)
+      }`,
+    );
   }
   return { name, flags, entry, output };
 }

@@ -4,7 +4,8 @@ import { planBuild } from "./_build_plan.ts";
 Deno.test("planBuild() reads flags, entry and output of each build task", () => {
   const builds = planBuild({
     test: "deno test",
-    "build:upstream-x": "deno compile --no-prompt --allow-net --output bin/upstream-x plugins/upstream-x/main.ts",
+    "build:upstream-x":
+      "deno compile --no-prompt --allow-net --output bin/upstream-x plugins/upstream-x/main.ts",
   });
   assert.deepEqual(builds, [{
     name: "upstream-x",

@@ -98,10 +98,8 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
+  main().catch((error) => {
     console.error((error as Error).message);
     Deno.exit(1);
-  }
+  });
 }

@@ -36,6 +36,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** One line naming every issue: `"a.b": expected a string; "c": unknown key`. */
 export function summarizeIssues(issues: readonly FieldIssue[]): string {
-  return issues.map((issue) => `${issue.path === "" ? "(root)" : `"${issue.path}"`}: ${issue.message}`)
+  return issues.map((issue) =>
+    `${issue.path === "" ? "(root)" : `"${issue.path}"`}: ${issue.message}`
+  )
     .join("; ");
 }

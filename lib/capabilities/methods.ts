@@ -104,9 +104,15 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
   "ratelimit.settle": spec("rate_limiter", "settle", settleParamsSchema, settleResultSchema),
   "cache.get": spec("cache_provider", "get", cacheGetParamsSchema, cacheGetResultSchema),
   "cache.set": spec("cache_provider", "set", cacheSetParamsSchema, cacheSetResultSchema),
-  "cache.delete": spec("cache_provider", "delete", cacheDeleteParamsSchema, cacheDeleteResultSchema, {
-    optional: true,
-  }),
+  "cache.delete": spec(
+    "cache_provider",
+    "delete",
+    cacheDeleteParamsSchema,
+    cacheDeleteResultSchema,
+    {
+      optional: true,
+    },
+  ),
   "cache.clear": spec("cache_provider", "clear", cacheClearParamsSchema, cacheClearResultSchema, {
     optional: true,
   }),

@@ -104,7 +104,9 @@ export const feedbackParamsSchema: z.ZodType<FeedbackParams> = z.object({
 }) as z.ZodType<FeedbackParams>;
 
 /** Schema of the (empty) params of `router.models`. */
-export const modelsParamsSchema: z.ZodType<Record<string, never>> = z.object({}) as unknown as z.ZodType<
+export const modelsParamsSchema: z.ZodType<Record<string, never>> = z.object(
+  {},
+) as unknown as z.ZodType<
   Record<string, never>
 >;
 

@@ -63,7 +63,9 @@ export async function describePlugin(
   }
   if (!output.success) {
     throw new Error(
-      `Cannot describe "${command}": it exited with code ${output.code}${stderr ? `: ${stderr}` : ""}`,
+      `Cannot describe "${command}": it exited with code ${output.code}${
+        stderr ? `: ${stderr}` : ""
+      }`,
     );
   }
   let value: unknown;
@@ -74,7 +76,9 @@ export async function describePlugin(
   }
   const result = check(manifestSchema, value);
   if (!result.ok) {
-    throw new Error(`Cannot describe "${command}": invalid manifest: ${summarizeIssues(result.issues)}`);
+    throw new Error(
+      `Cannot describe "${command}": invalid manifest: ${summarizeIssues(result.issues)}`,
+    );
   }
   return result.value;
 }

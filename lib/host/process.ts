@@ -258,7 +258,9 @@ export class PluginProcess {
     } catch (error) {
       throw new PluginError(
         "unavailable",
-        `Cannot start plugin "${options.instance}" from "${options.command}": ${(error as Error).message}`,
+        `Cannot start plugin "${options.instance}" from "${options.command}": ${
+          (error as Error).message
+        }`,
       );
     }
     const transport = new StreamTransport(
@@ -298,7 +300,9 @@ export class PluginProcess {
       await this.shutdown({ timeoutMs: 1000 });
       throw new PluginError(
         "unavailable",
-        `Plugin "${options.instance}" answered initialize wrongly: ${summarizeIssues(result.issues)}`,
+        `Plugin "${options.instance}" answered initialize wrongly: ${
+          summarizeIssues(result.issues)
+        }`,
       );
     }
     this.#initialized = result.value;

@@ -13,7 +13,13 @@ export function collectSecrets(schema: unknown, value: unknown, root: unknown = 
   return found;
 }
 
-function walk(schema: unknown, value: unknown, root: unknown, found: string[], depth: number): void {
+function walk(
+  schema: unknown,
+  value: unknown,
+  root: unknown,
+  found: string[],
+  depth: number,
+): void {
   if (depth > 64 || typeof schema !== "object" || schema === null) return;
   const node = resolve(schema as Schema, root);
   if (node[SECRET_KEYWORD] === true && typeof value === "string") found.push(value);

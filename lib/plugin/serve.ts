@@ -210,7 +210,10 @@ export function servePlugin<Config>(
 
   async function initialize(params: unknown): Promise<InitializeResult> {
     if (state.phase !== "new") {
-      throw new RpcError(ErrorCode.InvalidRequest, "Invalid request: the plugin is already initialized");
+      throw new RpcError(
+        ErrorCode.InvalidRequest,
+        "Invalid request: the plugin is already initialized",
+      );
     }
     const init = parseParams("initialize", initializeParamsSchema, params);
     const where = `plugin "${definition.name}" (instance "${init.instance}")`;
@@ -227,7 +230,12 @@ export function servePlugin<Config>(
         `Cannot initialize ${where}: it does not implement ${
           undeclared.map((c) => `"${c}"`).join(", ")
         }; it implements ${definition.capabilities.join(", ")}`,
-        { errors: undeclared.map((c) => ({ path: "capabilities", message: `not implemented: ${c}` })) },
+        {
+          errors: undeclared.map((c) => ({
+            path: "capabilities",
+            message: `not implemented: ${c}`,
+          })),
+        },
       );
     }
     const parsed = check(definition.config, init.config ?? {});
@@ -272,8 +280,12 @@ export function servePlugin<Config>(
   }
 
   async function health(): Promise<HealthResult> {
-    if (state.phase === "new") return { status: "unavailable", detail: { reason: "not initialized" } };
-    if (state.phase === "stopping") return { status: "unavailable", detail: { reason: "shutting down" } };
+    if (state.phase === "new") {
+      return { status: "unavailable", detail: { reason: "not initialized" } };
+    }
+    if (state.phase === "stopping") {
+      return { status: "unavailable", detail: { reason: "shutting down" } };
+    }
     try {
       return (await state.instance.health?.()) ?? { status: "ok" };
     } catch (error) {

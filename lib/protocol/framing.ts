@@ -61,7 +61,9 @@ export class LineDecoder {
   constructor(options: LineDecoderOptions = {}) {
     const max = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(`Cannot make a line decoder: maxLineBytes must be a positive integer, received ${max}`);
+      throw new RangeError(
+        `Cannot make a line decoder: maxLineBytes must be a positive integer, received ${max}`,
+      );
     }
     this.#maxLineBytes = max;
   }

@@ -249,7 +249,9 @@ export class Peer {
       case "success": {
         const pending = this.#settle(classified.message.id);
         if (pending) pending.resolve(classified.message.result);
-        else this.#warn(`Dropped a response to unknown request id ${JSON.stringify(classified.message.id)}`);
+        else {this.#warn(
+            `Dropped a response to unknown request id ${JSON.stringify(classified.message.id)}`,
+          );}
         return;
       }
       case "failure": {
@@ -289,7 +291,10 @@ export class Peer {
       if (!controller) return;
       this.#inFlight.delete(id);
       controller.abort(new RpcError(ErrorCode.RequestCancelled, "Request cancelled"));
-      this.#reply(id, undefined, { code: ErrorCode.RequestCancelled, message: "Request cancelled" });
+      this.#reply(id, undefined, {
+        code: ErrorCode.RequestCancelled,
+        message: "Request cancelled",
+      });
       return;
     }
     try {
@@ -342,7 +347,9 @@ export class Peer {
       message = { jsonrpc: "2.0", id, result };
     }
     this.#transport.send(message).catch((sendError) => {
-      this.#warn(`Cannot send the answer to request ${JSON.stringify(id)}: ${errorMessage(sendError)}`);
+      this.#warn(
+        `Cannot send the answer to request ${JSON.stringify(id)}: ${errorMessage(sendError)}`,
+      );
     });
   }
 

@@ -46,8 +46,17 @@ export class RawSession {
   }
 
   /** Send a request and wait for the answer with the same id. */
-  async call(id: number | string, method: string, params?: unknown, timeoutMs = 10_000): Promise<RawAnswer> {
-    await this.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+  async call(
+    id: number | string,
+    method: string,
+    params?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<RawAnswer> {
+    await this.send(
+      params === undefined
+        ? { jsonrpc: "2.0", id, method }
+        : { jsonrpc: "2.0", id, method, params },
+    );
     return this.answer((a) => a.id === id, timeoutMs);
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CapabilityName, type Manifest } from "../capabilities/lifecycle.ts";
+import type { CapabilityName, Manifest } from "../capabilities/lifecycle.ts";
 import { METHODS } from "../capabilities/methods.ts";
 import { describePlugin } from "../host/describe.ts";
 import { classifyMessage } from "../protocol/messages.ts";
@@ -91,7 +91,11 @@ export async function checkConformance(
     manifest = await describePlugin(command, { timeoutMs });
     record("--describe prints a valid manifest without reading stdin", true);
   } catch (error) {
-    record("--describe prints a valid manifest without reading stdin", false, (error as Error).message);
+    record(
+      "--describe prints a valid manifest without reading stdin",
+      false,
+      (error as Error).message,
+    );
     return { ok: false, checks };
   }
   const secrets = collectSecrets(manifest.config_schema, options.config);
@@ -124,7 +128,11 @@ function describeAnswer(answer: RawAnswer): string {
 }
 
 function expectCode(record: Record_, name: string, answer: RawAnswer, code: number): void {
-  record(name, answer.error?.code === code, `expected error ${code}, got ${describeAnswer(answer)}`);
+  record(
+    name,
+    answer.error?.code === code,
+    `expected error ${code}, got ${describeAnswer(answer)}`,
+  );
 }
 
 async function lifecycle(
@@ -142,7 +150,12 @@ async function lifecycle(
     expectCode(record, "a capability call before initialize gets -32002", early, -32002);
   }
   const badConfig = options.badConfig ?? withUnknownKey(options.config);
-  const bad = await session.call("bad-config", "initialize", initParams(manifest, options, badConfig), timeoutMs);
+  const bad = await session.call(
+    "bad-config",
+    "initialize",
+    initParams(manifest, options, badConfig),
+    timeoutMs,
+  );
   const data = bad.error?.data as { type?: unknown; errors?: unknown } | undefined;
   const listed = Array.isArray(data?.errors) && data.errors.length > 0 &&
     data.errors.every((e) => typeof (e as { path?: unknown }).path === "string");
@@ -151,27 +164,64 @@ async function lifecycle(
     data?.type === "invalid_config" && listed,
     describeAnswer(bad),
   );
-  const init = await session.call("init", "initialize", initParams(manifest, options, options.config), timeoutMs);
-  const result = init.result as { protocol_version?: unknown; plugin?: { name?: unknown } } | undefined;
+  const init = await session.call(
+    "init",
+    "initialize",
+    initParams(manifest, options, options.config),
+    timeoutMs,
+  );
+  const result = init.result as
+    | { protocol_version?: unknown; plugin?: { name?: unknown } }
+    | undefined;
   record(
     "initialize with the valid config succeeds",
     result?.protocol_version === "1" && result.plugin?.name === manifest.name,
     describeAnswer(init),
   );
   if (!result) throw new Error("initialize failed: the remaining lifecycle checks cannot run");
-  const again = await session.call("again", "initialize", initParams(manifest, options, options.config), timeoutMs);
+  const again = await session.call(
+    "again",
+    "initialize",
+    initParams(manifest, options, options.config),
+    timeoutMs,
+  );
   record("a second initialize is refused", again.error !== undefined, describeAnswer(again));
-  expectCode(record, "an unknown method gets -32601", await session.call(1, "no.such_method", {}, timeoutMs), -32601);
+  expectCode(
+    record,
+    "an unknown method gets -32601",
+    await session.call(1, "no.such_method", {}, timeoutMs),
+    -32601,
+  );
 
   await session.write("{this is not json\n");
-  expectCode(record, "a malformed line gets -32700 with id null", await session.answer((a) => a.id === null, timeoutMs), -32700);
+  expectCode(
+    record,
+    "a malformed line gets -32700 with id null",
+    await session.answer((a) => a.id === null, timeoutMs),
+    -32700,
+  );
   await session.send({ jsonrpc: "1.0", id: 2, method: "health" });
-  expectCode(record, "a message that is not JSON-RPC 2.0 gets -32600", await session.answer((a) => a.id === 2, timeoutMs), -32600);
+  expectCode(
+    record,
+    "a message that is not JSON-RPC 2.0 gets -32600",
+    await session.answer((a) => a.id === 2, timeoutMs),
+    -32600,
+  );
   const padding = "x".repeat(OVERSIZED_LIMIT + 1024);
   await session.write(`{"jsonrpc":"2.0","id":3,"method":"health","params":{"pad":"${padding}"}}\n`);
-  expectCode(record, "an oversized line gets -32600 with its id", await session.answer((a) => a.id === 3, timeoutMs), -32600);
+  expectCode(
+    record,
+    "an oversized line gets -32600 with its id",
+    await session.answer((a) => a.id === 3, timeoutMs),
+    -32600,
+  );
   if (method) {
-    expectCode(record, "wrong params get -32602", await session.call(4, method, [1, 2, 3], timeoutMs), -32602);
+    expectCode(
+      record,
+      "wrong params get -32602",
+      await session.call(4, method, [1, 2, 3], timeoutMs),
+      -32602,
+    );
   }
   await session.send({ jsonrpc: "2.0", method: "$/cancel", params: { id: "never-sent" } });
   await session.send({ jsonrpc: "2.0", method: "no.such_notification", params: {} });
@@ -187,7 +237,11 @@ async function lifecycle(
   const shutdown = await session.call(6, "shutdown", undefined, timeoutMs);
   record("shutdown answers", shutdown.error === undefined, describeAnswer(shutdown));
   const { status: exit, killed } = await session.exit(timeoutMs);
-  record("the process exits with code 0 after shutdown", !killed && exit.code === 0, `code ${exit.code}, killed ${killed}`);
+  record(
+    "the process exits with code 0 after shutdown",
+    !killed && exit.code === 0,
+    `code ${exit.code}, killed ${killed}`,
+  );
 }
 
 function checkOutput(session: RawSession, secrets: string[], record: Record_): void {
@@ -198,7 +252,11 @@ function checkOutput(session: RawSession, secrets: string[], record: Record_): v
       return true;
     }
   });
-  record("stdout carries only JSON-RPC messages", strays.length === 0, `stray lines: ${strays.slice(0, 3).join(" | ").slice(0, 500)}`);
+  record(
+    "stdout carries only JSON-RPC messages",
+    strays.length === 0,
+    `stray lines: ${strays.slice(0, 3).join(" | ").slice(0, 500)}`,
+  );
   const badLogs = session.stderrLines.filter((line) => {
     if (line.trim() === "") return false;
     try {
@@ -208,10 +266,18 @@ function checkOutput(session: RawSession, secrets: string[], record: Record_): v
       return true;
     }
   });
-  record("stderr carries only JSON log lines with level and msg", badLogs.length === 0, `bad lines: ${badLogs.slice(0, 3).join(" | ").slice(0, 500)}`);
+  record(
+    "stderr carries only JSON log lines with level and msg",
+    badLogs.length === 0,
+    `bad lines: ${badLogs.slice(0, 3).join(" | ").slice(0, 500)}`,
+  );
   const all = [...session.stdoutLines, ...session.stderrLines].join("\n");
   const leaked = secrets.filter((secret) => secret.length >= 3 && all.includes(secret));
-  record("no secret of the config appears on stdout or stderr", leaked.length === 0, `${leaked.length} secret value(s) found in the output`);
+  record(
+    "no secret of the config appears on stdout or stderr",
+    leaked.length === 0,
+    `${leaked.length} secret value(s) found in the output`,
+  );
 }
 
 async function endOfInput(
@@ -226,7 +292,11 @@ async function endOfInput(
     await session.call(1, "initialize", initParams(manifest, options, options.config), timeoutMs);
     await session.closeInput();
     const { status, killed } = await session.exit(timeoutMs);
-    record("the process exits by itself at end of input", !killed && status.code === 0, `code ${status.code}, killed ${killed}`);
+    record(
+      "the process exits by itself at end of input",
+      !killed && status.code === 0,
+      `code ${status.code}, killed ${killed}`,
+    );
   } catch (error) {
     record("the process exits by itself at end of input", false, (error as Error).message);
     await session.kill();
@@ -234,6 +304,8 @@ async function endOfInput(
 }
 
 function withUnknownKey(config: unknown): unknown {
-  const base = typeof config === "object" && config !== null && !Array.isArray(config) ? config : {};
+  const base = typeof config === "object" && config !== null && !Array.isArray(config)
+    ? config
+    : {};
   return { ...base, conformance_unknown_key: true };
 }

@@ -22,19 +22,24 @@ async function readJsonArg(value: string | undefined, flag: string): Promise<unk
 async function main(args: string[]): Promise<number> {
   const command = args[0];
   if (!command || command.startsWith("-")) {
-    console.error("Usage: conformance <plugin-binary> --config <json|@file> [--bad-config <json|@file>]");
+    console.error(
+      "Usage: conformance <plugin-binary> --config <json|@file> [--bad-config <json|@file>]",
+    );
     return 2;
   }
   const options: ConformanceOptions = { config: {} };
   for (let i = 1; i < args.length; i++) {
     if (args[i] === "--config") options.config = await readJsonArg(args[++i], "--config");
-    else if (args[i] === "--bad-config") options.badConfig = await readJsonArg(args[++i], "--bad-config");
-    else throw new Error(`Unknown argument "${args[i]}"`);
+    else if (args[i] === "--bad-config") {
+      options.badConfig = await readJsonArg(args[++i], "--bad-config");
+    } else throw new Error(`Unknown argument "${args[i]}"`);
   }
   const report = await checkConformance(command, options);
   console.log(`conformance of ${report.plugin ?? command}:`);
   for (const check of report.checks) {
-    console.log(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}${check.ok ? "" : `\n       ${check.detail}`}`);
+    console.log(
+      `  ${check.ok ? "ok  " : "FAIL"} ${check.name}${check.ok ? "" : `\n       ${check.detail}`}`,
+    );
   }
   const failed = report.checks.filter((c) => !c.ok).length;
   console.log(`${report.checks.length - failed} passed, ${failed} failed`);

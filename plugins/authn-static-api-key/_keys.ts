@@ -1,5 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AuthenticateParams, AuthenticateResult, Identity } from "@vulpes/contract/capabilities";
+import type {
+  AuthenticateParams,
+  AuthenticateResult,
+  Identity,
+} from "@vulpes/contract/capabilities";
 import type { Config } from "./config.ts";
 
 /** The longest credential looked at; longer ones are refused without hashing. */
@@ -70,7 +74,10 @@ export function decide(
     return { decision: "abstain" };
   }
   if (key.length > MAX_KEY_LENGTH || /\s/.test(key)) {
-    return deny(401, `Malformed API key: expected at most ${MAX_KEY_LENGTH} characters and no spaces`);
+    return deny(
+      401,
+      `Malformed API key: expected at most ${MAX_KEY_LENGTH} characters and no spaces`,
+    );
   }
   const digest = sha256(key);
   let found: KeyEntry | null = null;

@@ -13,7 +13,7 @@ const keySchema = z.strictObject({
     "Stable id of the key; reported as `identity.key_id` and in reasons, never the key itself",
   ),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "expected 64 hex digits").optional().describe(
-    "SHA-256 digest of the key in hex (`printf %s \"$KEY\" | sha256sum`); give this or `key`",
+    'SHA-256 digest of the key in hex (`printf %s "$KEY" | sha256sum`); give this or `key`',
   ),
   key: secret("The raw key, only as `${secret:NAME}`; give this or `sha256`").optional(),
   subject: z.string().min(1).describe("The caller this key stands for"),
