@@ -26,7 +26,7 @@ bench: build
 	$(DENO) task bench
 
 conformance: build
-	$(DENO) task conformance bin/authn-static-api-key --config examples/conformance/authn-static-api-key.json
+	$(DENO) task conformance bin/authn-static-api-key --config @examples/conformance/authn-static-api-key.json
 
 clean:
 	rm -rf bin

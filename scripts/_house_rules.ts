@@ -6,26 +6,44 @@ export async function houseRuleProblems(root: string): Promise<string[]> {
   const readme = await Deno.readTextFile(`${root}/README.md`).catch(() => "");
   for (const file of files) {
     const relative = file.slice(root.length).replace(/^\//, "");
-    if (/(^|\/)index\.ts$/.test(relative)) problems.push(`${relative}: no index.ts files; name the module for its job`);
+    if (/(^|\/)index\.ts$/.test(relative)) {
+      problems.push(`${relative}: no index.ts files; name the module for its job`);
+    }
     if (!relative.endsWith(".ts")) continue;
     const text = await Deno.readTextFile(file);
-    if (/^\s*export\s+default\b/m.test(text)) problems.push(`${relative}: default export; use a named export`);
-    if (/^plugins\/[^/]+\/mod\.ts$/.test(relative) && /\bDeno\.(stdin|stdout|exit|args|env)\b/.test(text)) {
-      problems.push(`${relative}: mod.ts reads process state (Deno.stdin/stdout/exit/args/env); move it to main.ts`);
+    if (/^\s*export\s+default\b/m.test(text)) {
+      problems.push(`${relative}: default export; use a named export`);
+    }
+    if (
+      /^plugins\/[^/]+\/mod\.ts$/.test(relative) &&
+      /\bDeno\.(stdin|stdout|exit|args|env)\b/.test(text)
+    ) {
+      problems.push(
+        `${relative}: mod.ts reads process state (Deno.stdin/stdout/exit/args/env); move it to main.ts`,
+      );
     }
   }
-  for await (const entry of Deno.readDir(`${root}/plugins`).catch(() => [])) {
+  const pluginDirs = (await exists(`${root}/plugins`))
+    ? await Array.fromAsync(Deno.readDir(`${root}/plugins`))
+    : [];
+  for (const entry of pluginDirs) {
     if (!entry.isDirectory) continue;
     const name = entry.name;
     for (const required of ["README.md", "config.ts", "mod.ts", "main.ts"]) {
-      if (!(await exists(`${root}/plugins/${name}/${required}`))) problems.push(`plugins/${name}: missing ${required}`);
+      if (!(await exists(`${root}/plugins/${name}/${required}`))) {
+        problems.push(`plugins/${name}: missing ${required}`);
+      }
     }
     const hasTest = files.some((f) => f.includes(`/plugins/${name}/`) && f.endsWith("_test.ts"));
     if (!hasTest) problems.push(`plugins/${name}: no *_test.ts beside the code`);
     if (typeof config.tasks?.[`build:${name}`] !== "string") {
-      problems.push(`plugins/${name}: deno.json has no "build:${name}" task declaring its permissions`);
+      problems.push(
+        `plugins/${name}: deno.json has no "build:${name}" task declaring its permissions`,
+      );
     }
-    if (!readme.includes(`plugins/${name}/`)) problems.push(`README.md: no link to plugins/${name}/`);
+    if (!readme.includes(`plugins/${name}/`)) {
+      problems.push(`README.md: no link to plugins/${name}/`);
+    }
   }
   return problems;
 }

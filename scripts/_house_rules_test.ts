@@ -32,7 +32,9 @@ Deno.test("houseRuleProblems() finds a default export, an index.ts and a missing
 
 Deno.test("houseRuleProblems() is quiet for a plugin of the right shape", async () => {
   const root = await project({
-    "deno.json": JSON.stringify({ tasks: { "build:demo": "deno compile --output bin/demo plugins/demo/main.ts" } }),
+    "deno.json": JSON.stringify({
+      tasks: { "build:demo": "deno compile --output bin/demo plugins/demo/main.ts" },
+    }),
     "README.md": "[demo](plugins/demo/)",
     "plugins/demo/README.md": "# demo",
     "plugins/demo/config.ts": "export const configSchema = 1;\n",

@@ -33,6 +33,8 @@ function runtimeMissing(stderr: string): boolean {
 }
 
 async function compile(build: PluginBuild): Promise<"compiled" | "no-runtime"> {
+  // deno compile refuses to overwrite a file that is not a binary it made (a launcher).
+  await Deno.remove(`${root}/${build.output}`).catch(() => {});
   const result = await run([
     "compile",
     "--quiet",

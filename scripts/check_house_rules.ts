@@ -11,7 +11,9 @@ import { houseRuleProblems } from "./_house_rules.ts";
 async function main(): Promise<number> {
   const problems = await houseRuleProblems(new URL("..", import.meta.url).pathname);
   for (const problem of problems) console.error(problem);
-  console.error(problems.length === 0 ? "house rules: ok" : `house rules: ${problems.length} problem(s)`);
+  console.error(
+    problems.length === 0 ? "house rules: ok" : `house rules: ${problems.length} problem(s)`,
+  );
   return problems.length === 0 ? 0 : 1;
 }
 

@@ -323,12 +323,20 @@ export function upstreamProviderClient(
       const { onChunk, ...rest } = options;
       let stop: (() => void) | undefined;
       try {
-        return await call(plugin, "upstream.chat", params, {
+        const result = await call<UpstreamChatResult>(plugin, "upstream.chat", params, {
           ...rest,
           onId: (id) => {
             if (onChunk) stop = chunks.listen(id, onChunk);
           },
         });
+        if (!params.stream && !("response" in result)) {
+          throw new PluginError(
+            "unavailable",
+            `Plugin "${plugin.instance}" answered a non-streaming "upstream.chat" without "response"`,
+            { reason: "invalid_result" },
+          );
+        }
+        return result;
       } finally {
         stop?.();
       }

@@ -9,6 +9,8 @@ import { check, summarizeIssues } from "../capabilities/validate.ts";
 
 /** Options of {@linkcode describePlugin}. */
 export interface DescribePluginOptions {
+  /** Arguments before `--describe` (for a plugin run as `deno run … main.ts`). */
+  args?: string[];
   /**
    * How long the binary may take.
    *
@@ -43,7 +45,7 @@ export async function describePlugin(
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(command, {
-      args: ["--describe"],
+      args: [...(options.args ?? []), "--describe"],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -51,26 +53,35 @@ export async function describePlugin(
   } catch (error) {
     throw new Error(`Cannot run "${command} --describe": ${(error as Error).message}`);
   }
+  // Read the pipes ourselves: a killed binary's children may hold them open.
+  const stdout = collect(child.stdout);
+  const stderrText = collect(child.stderr);
+  let timedOut = false;
   const timer = setTimeout(() => {
+    timedOut = true;
     try {
       child.kill("SIGKILL");
     } catch { /* already gone */ }
+    stdout.cancel();
+    stderrText.cancel();
   }, timeoutMs);
-  const output = await child.output().finally(() => clearTimeout(timer));
-  const stderr = new TextDecoder().decode(output.stderr).trim().slice(0, 2000);
-  if (output.signal === "SIGKILL") {
+  const status = await child.status;
+  const [out, err] = await Promise.all([stdout.bytes, stderrText.bytes]);
+  clearTimeout(timer);
+  const stderr = new TextDecoder().decode(err).trim().slice(0, 2000);
+  if (timedOut) {
     throw new Error(`Cannot describe "${command}": no manifest within ${timeoutMs} ms`);
   }
-  if (!output.success) {
+  if (!status.success) {
     throw new Error(
-      `Cannot describe "${command}": it exited with code ${output.code}${
+      `Cannot describe "${command}": it exited with code ${status.code}${
         stderr ? `: ${stderr}` : ""
       }`,
     );
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(output.stdout));
+    value = JSON.parse(new TextDecoder().decode(out));
   } catch {
     throw new Error(`Cannot describe "${command}": its --describe output is not JSON`);
   }
@@ -81,4 +92,33 @@ export async function describePlugin(
     );
   }
   return result.value;
+}
+
+const MAX_DESCRIBE_BYTES = 4 * 1024 * 1024;
+
+function collect(
+  stream: ReadableStream<Uint8Array>,
+): { bytes: Promise<Uint8Array>; cancel(): void } {
+  const reader = stream.getReader();
+  const bytes = (async () => {
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    try {
+      while (length <= MAX_DESCRIBE_BYTES) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        length += value.length;
+      }
+    } catch { /* cancelled */ }
+    reader.releaseLock();
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  })();
+  return { bytes, cancel: () => void reader.cancel().catch(() => {}) };
 }

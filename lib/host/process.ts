@@ -53,6 +53,8 @@ export interface RestartPolicy {
 export interface PluginProcessOptions {
   /** Path of the plugin binary. */
   command: string;
+  /** Arguments for the binary (none for a built plugin). */
+  args?: string[];
   /** The instance name (from gateway.yaml). */
   instance: string;
   /** The capabilities the core uses this instance for. */
@@ -245,11 +247,12 @@ export class PluginProcess {
     this.#running?.child.kill(signal);
   }
 
-  async #spawn(): Promise<void> {
+  async #spawn(restart = false): Promise<void> {
     const options = this.#options;
     let child: Deno.ChildProcess;
     try {
       child = new Deno.Command(options.command, {
+        args: options.args ?? [],
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
@@ -295,17 +298,20 @@ export class PluginProcess {
       } catch { /* gone */ }
       throw error;
     });
-    const result = check(initializeResultSchema, init);
-    if (!result.ok) {
-      await this.shutdown({ timeoutMs: 1000 });
+    const problem = initializeProblem(init, options.capabilities);
+    if (problem !== null) {
+      this.#running = null;
+      await peer.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
       throw new PluginError(
         "unavailable",
-        `Plugin "${options.instance}" answered initialize wrongly: ${
-          summarizeIssues(result.issues)
-        }`,
+        `Plugin "${options.instance}" answered initialize wrongly: ${problem}`,
       );
     }
-    this.#initialized = result.value;
+    this.#initialized = init as InitializeResult;
+    if (restart) this.#restarts++;
     this.#state = "ready";
     options.onEvent?.({
       type: "ready",
@@ -327,7 +333,9 @@ export class PluginProcess {
       code: status.code,
       signal: status.signal,
     });
-    if (this.#state === "stopped") return;
+    // Only a plugin that was serving restarts here; a failed start or restart is handled by
+    // its caller (start() throws, a restart attempt schedules the next one).
+    if (this.#state !== "ready") return;
     if (options.restart === false) {
       this.#state = "stopped";
       return;
@@ -353,8 +361,7 @@ export class PluginProcess {
     this.#restartTimer = setTimeout(async () => {
       if (this.#state !== "restarting") return;
       try {
-        await this.#spawn();
-        this.#restarts++;
+        await this.#spawn(true);
       } catch (error) {
         this.#options.onEvent?.({
           type: "restart_failed",
@@ -378,4 +385,15 @@ async function waitFor(promise: Promise<unknown>, ms: number): Promise<boolean> 
   const result = await Promise.race([promise.then(() => true), timeout]);
   clearTimeout(timer);
   return result;
+}
+
+function initializeProblem(init: unknown, requested: CapabilityName[]): string | null {
+  const result = check(initializeResultSchema, init);
+  if (!result.ok) return summarizeIssues(result.issues);
+  if (result.value.protocol_version !== PROTOCOL_VERSION) {
+    return `protocol version "${result.value.protocol_version}", expected "${PROTOCOL_VERSION}"`;
+  }
+  const missing = requested.filter((c) => !result.value.capabilities.includes(c));
+  if (missing.length > 0) return `capabilities ${missing.join(", ")} are missing from its answer`;
+  return null;
 }

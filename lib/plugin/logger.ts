@@ -127,7 +127,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const threshold = LEVELS[options.level ?? "info"];
   function log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
     if (LEVELS[level] < threshold) return;
-    const record = { time: new Date(now()).toISOString(), level, msg, ...base, ...fields };
+    const head = { time: new Date(now()).toISOString(), level, msg };
+    // Fields never overwrite the time, level, message or base fields (plugin, instance).
+    const record = Object.assign({}, head, base, fields, head, base);
     let line: string;
     try {
       line = JSON.stringify(record);

@@ -41,7 +41,7 @@ export {
 } from "./definition.ts";
 export { createLogger, type CreateLoggerOptions, type LogLevel, Redactor } from "./logger.ts";
 export { buildManifest, configJsonSchema } from "./manifest.ts";
-export { servePlugin, type ServedPlugin, type ServePluginOptions } from "./serve.ts";
+export { type ServedPlugin, servePlugin, type ServePluginOptions } from "./serve.ts";
 export { runPlugin, type RunPluginOptions } from "./run.ts";
 export { PluginError } from "../protocol/errors.ts";
 export type { CallContext, Logger } from "../capabilities/context.ts";

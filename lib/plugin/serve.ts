@@ -7,7 +7,11 @@
 
 import type { CallContext, Logger } from "../capabilities/context.ts";
 import { type CapabilityName, initializeParamsSchema } from "../capabilities/lifecycle.ts";
-import type { HealthResult, InitializeResult } from "../capabilities/lifecycle.ts";
+import type {
+  HealthResult,
+  InitializeParams,
+  InitializeResult,
+} from "../capabilities/lifecycle.ts";
 import { METHODS, type MethodSpec } from "../capabilities/methods.ts";
 import { check, parseParams, summarizeIssues } from "../capabilities/validate.ts";
 import {
@@ -58,6 +62,7 @@ export interface ServedPlugin {
 
 type State =
   | { phase: "new" }
+  | { phase: "initializing" }
   | { phase: "ready"; instance: PluginInstance; capabilities: Set<CapabilityName> }
   | { phase: "stopping" };
 
@@ -153,7 +158,11 @@ export function servePlugin<Config>(
   function handleNotification(method: string, params: unknown): void {
     const spec = METHODS[method];
     if (!spec?.notification) {
-      logger.warn(`Ignored notification "${method}": not a notification of this plugin`);
+      logger.warn(
+        spec
+          ? `Ignored "${method}" sent without an id: it is a request; send it with an id`
+          : `Ignored notification "${method}": unknown method`,
+      );
       return;
     }
     let handler;
@@ -181,7 +190,7 @@ export function servePlugin<Config>(
     if (!spec || !definition.capabilities.includes(spec.capability)) {
       throw new RpcError(ErrorCode.MethodNotFound, `Method "${method}" not found`);
     }
-    if (state.phase === "new") {
+    if (state.phase === "new" || state.phase === "initializing") {
       throw new RpcError(
         ErrorCode.NotInitialized,
         `Cannot call "${method}": the plugin is not initialized; send "initialize" first`,
@@ -212,10 +221,21 @@ export function servePlugin<Config>(
     if (state.phase !== "new") {
       throw new RpcError(
         ErrorCode.InvalidRequest,
-        "Invalid request: the plugin is already initialized",
+        `Invalid request: the plugin is already ${
+          state.phase === "initializing" ? "initializing" : "initialized"
+        }`,
       );
     }
-    const init = parseParams("initialize", initializeParamsSchema, params);
+    state = { phase: "initializing" };
+    try {
+      return await initializeWith(parseParams("initialize", initializeParamsSchema, params));
+    } catch (error) {
+      if (state.phase === "initializing") state = { phase: "new" };
+      throw error;
+    }
+  }
+
+  async function initializeWith(init: InitializeParams): Promise<InitializeResult> {
     const where = `plugin "${definition.name}" (instance "${init.instance}")`;
     if (init.protocol_version !== PROTOCOL_VERSION) {
       throw new PluginError(
@@ -280,7 +300,7 @@ export function servePlugin<Config>(
   }
 
   async function health(): Promise<HealthResult> {
-    if (state.phase === "new") {
+    if (state.phase === "new" || state.phase === "initializing") {
       return { status: "unavailable", detail: { reason: "not initialized" } };
     }
     if (state.phase === "stopping") {
@@ -322,14 +342,17 @@ export function servePlugin<Config>(
     await peer.start();
     await peer.closed;
     if (!shutdownRequested) {
-      const deadline = options.eofFlushMs ?? 5000;
+      // End of input without shutdown: answer what is in flight, then flush, within the deadline.
+      const deadline = Date.now() + (options.eofFlushMs ?? 5000);
+      await peer.drain(deadline - Date.now());
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         stop(),
-        new Promise((resolve) => (timer = setTimeout(resolve, deadline))),
+        new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
       ]);
       clearTimeout(timer);
     }
+    await peer.close();
   })();
 
   return {

@@ -14,7 +14,7 @@ const ID_PROBE_BYTES = 4096;
 export type Frame =
   | { kind: "message"; value: unknown }
   | { kind: "parse_error"; reason: string }
-  | { kind: "oversized"; bytes: number; id: string | number | null };
+  | { kind: "oversized"; bytes: number; id: string | number | null; response: boolean };
 
 /** Options of {@linkcode LineDecoder}. */
 export interface LineDecoderOptions {
@@ -119,6 +119,10 @@ export class LineDecoder {
     if (part.length === 0) return;
     if (this.#discarding) {
       this.#discarded += part.length;
+      // The id may lie past the bytes seen when the line crossed the cap.
+      if (this.#probe && this.#probe.length < ID_PROBE_BYTES) {
+        this.#probe = concat([this.#probe, part], ID_PROBE_BYTES);
+      }
       return;
     }
     if (this.#buffered + part.length > this.#maxLineBytes) {
@@ -135,8 +139,21 @@ export class LineDecoder {
   }
 
   #finishLine(): Frame | null {
+    if (!this.#discarding && this.#buffered > this.#maxLineBytes) {
+      // The cap was lowered while this line was being read.
+      this.#probe = concat(this.#chunks, ID_PROBE_BYTES);
+      this.#discarded = this.#buffered;
+      this.#discarding = true;
+      this.#chunks = [];
+      this.#buffered = 0;
+    }
     if (this.#discarding) {
-      const frame: Frame = { kind: "oversized", bytes: this.#discarded, id: probeId(this.#probe) };
+      const frame: Frame = {
+        kind: "oversized",
+        bytes: this.#discarded,
+        id: probeId(this.#probe),
+        response: probeIsResponse(this.#probe),
+      };
       this.#discarding = false;
       this.#discarded = 0;
       this.#probe = null;
@@ -191,6 +208,12 @@ function probeId(probe: Uint8Array | null): string | number | null {
   } catch {
     return null;
   }
+}
+
+/** Whether the first bytes of a line too long to parse show a response (`result` or `error`). */
+function probeIsResponse(probe: Uint8Array | null): boolean {
+  if (probe === null) return false;
+  return /^\s*\{[^{}]*?"(?:result|error)"\s*:/.test(new TextDecoder().decode(probe));
 }
 
 const encoder = new TextEncoder();

@@ -89,6 +89,7 @@ export class Peer {
   #pending = new Map<RequestId, Pending>();
   #inFlight = new Map<RequestId, AbortController>();
   #closed = false;
+  #shut = false;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -105,15 +106,18 @@ export class Peer {
     transport.onmessage = (message) => this.#receive(message);
     transport.onproblem = (problem) => this.#problem(problem);
     transport.onerror = (error) => this.#warn(`Transport error: ${error.message}`);
-    transport.onclose = () => this.#onClosed();
+    transport.onclose = () => this.#onInputEnded();
   }
 
-  /** Resolves when the connection has closed, from either side. */
+  /**
+   * Resolves when no more messages can arrive: the other side closed its end, or
+   * {@linkcode Peer.close} was called. Handlers still running may then answer until `close()`.
+   */
   get closed(): Promise<void> {
     return this.#closedPromise;
   }
 
-  /** Whether the connection has closed. */
+  /** Whether no more messages can arrive. */
   get isClosed(): boolean {
     return this.#closed;
   }
@@ -165,7 +169,15 @@ export class Peer {
       const message: JsonRpcRequest = params === undefined
         ? { jsonrpc: "2.0", id, method }
         : { jsonrpc: "2.0", id, method, params };
-      this.#transport.send(message).catch((error) => {
+      let sending: Promise<void>;
+      try {
+        sending = this.#transport.send(message);
+      } catch (error) {
+        this.#settle(id);
+        reject(error);
+        return;
+      }
+      sending.catch((error) => {
         this.#settle(id)?.reject(
           new PluginError("unavailable", `Cannot send "${method}": ${errorMessage(error)}`, {
             reason: "closed",
@@ -182,19 +194,46 @@ export class Peer {
    * @param params The params.
    */
   notify(method: string, params?: unknown): void {
-    if (this.#closed) return;
+    if (this.#shut) return;
     const message = params === undefined
       ? { jsonrpc: "2.0", method }
       : { jsonrpc: "2.0", method, params };
-    this.#transport.send(message).catch((error) => {
+    const warn = (error: unknown) => {
       this.#warn(`Cannot send notification "${method}": ${errorMessage(error)}`);
-    });
+    };
+    try {
+      this.#transport.send(message).catch(warn);
+    } catch (error) {
+      warn(error);
+    }
+  }
+
+  /**
+   * Wait until every incoming request has been answered, or the time is up.
+   *
+   * @param timeoutMs The longest wait.
+   * @returns Whether every request was answered.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#inFlight.size > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(10, deadline - Date.now())));
+    }
+    return true;
   }
 
   /** Close the connection: pending requests fail, handlers in flight are aborted. */
   async close(): Promise<void> {
+    if (!this.#shut) {
+      this.#shut = true;
+      for (const controller of this.#inFlight.values()) {
+        controller.abort(new RpcError(ErrorCode.RequestCancelled, "Connection closed"));
+      }
+      this.#inFlight.clear();
+    }
     await this.#transport.close();
-    this.#onClosed();
+    this.#onInputEnded();
   }
 
   #watch(
@@ -258,7 +297,10 @@ export class Peer {
         const { id, error } = classified.message;
         const pending = id === null ? undefined : this.#settle(id);
         if (pending) pending.reject(errorFromWire(error));
-        else this.#warn(`The other side reported an error: ${error.code} ${error.message}`);
+        else if (error.code !== ErrorCode.RequestCancelled) {
+          // A -32800 for an id already settled answers our own $/cancel: expected, not news.
+          this.#warn(`The other side reported an error: ${error.code} ${error.message}`);
+        }
         return;
       }
       case "invalid":
@@ -279,8 +321,25 @@ export class Peer {
     }
     const limit = this.#transport.maxLineBytes;
     const message = `Message too large: ${problem.bytes} bytes, the limit is ${limit} bytes a line`;
-    if (problem.id === null) this.#warn(`${message}; dropped it (no request id found)`);
-    else this.#reply(problem.id, undefined, { code: ErrorCode.InvalidRequest, message });
+    if (problem.id === null) {
+      this.#warn(`${message}; dropped it (no request id found)`);
+      return;
+    }
+    const pending = problem.response ? this.#settle(problem.id) : undefined;
+    if (pending) {
+      // An answer to our own request was too large: fail that request now, not at its timeout.
+      pending.reject(
+        new PluginError(
+          "unavailable",
+          `The answer to "${pending.method}" was too large: ${message}`,
+          {
+            reason: "too_large",
+          },
+        ),
+      );
+      return;
+    }
+    this.#reply(problem.id, undefined, { code: ErrorCode.InvalidRequest, message });
   }
 
   #handleNotification(method: string, params: unknown): void {
@@ -333,27 +392,44 @@ export class Peer {
     // Cancelled or closed meanwhile: the answer was already given.
     if (this.#inFlight.get(id) !== controller) return;
     this.#inFlight.delete(id);
-    this.#reply(id, result ?? null, failure);
+    this.#reply(id, result ?? null, failure, method);
   }
 
-  #reply(id: RequestId | null, result: unknown, error: JsonRpcErrorObject | undefined): void {
-    if (this.#closed) return;
+  #reply(
+    id: RequestId | null,
+    result: unknown,
+    error: JsonRpcErrorObject | undefined,
+    method = "request",
+  ): void {
+    if (this.#shut) return;
     let message;
     if (error) {
       const redact = this.#options.redact;
-      const safe = redact ? { ...error, message: redact(error.message) } : error;
+      const safe = redact ? redactError(error, redact) : error;
       message = { jsonrpc: "2.0", id, error: safe };
     } else {
       message = { jsonrpc: "2.0", id, result };
     }
-    this.#transport.send(message).catch((sendError) => {
+    const warn = (sendError: unknown) => {
       this.#warn(
         `Cannot send the answer to request ${JSON.stringify(id)}: ${errorMessage(sendError)}`,
       );
-    });
+    };
+    try {
+      this.#transport.send(message).catch(warn);
+    } catch (encodeError) {
+      // A result that is not JSON (a BigInt, a cycle) still gets an answer.
+      if (error) return warn(encodeError);
+      this.#reply(id, undefined, {
+        code: ErrorCode.InternalError,
+        message: `Internal error while handling "${method}": the result cannot be sent as JSON: ${
+          errorMessage(encodeError)
+        }`,
+      });
+    }
   }
 
-  #onClosed(): void {
+  #onInputEnded(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const [id, pending] of [...this.#pending]) {
@@ -366,10 +442,6 @@ export class Peer {
         ),
       );
     }
-    for (const controller of this.#inFlight.values()) {
-      controller.abort(new RpcError(ErrorCode.RequestCancelled, "Connection closed"));
-    }
-    this.#inFlight.clear();
     this.#resolveClosed();
   }
 
@@ -393,4 +465,19 @@ function toErrorObject(error: unknown, method: string): JsonRpcErrorObject {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function redactError(
+  error: JsonRpcErrorObject,
+  redact: (text: string) => string,
+): JsonRpcErrorObject {
+  const safe: JsonRpcErrorObject = { ...error, message: redact(error.message) };
+  if (error.data !== undefined) {
+    try {
+      safe.data = JSON.parse(redact(JSON.stringify(error.data)));
+    } catch {
+      delete safe.data;
+    }
+  }
+  return safe;
 }

@@ -16,7 +16,10 @@ export type FramingProblem = Exclude<Frame, { kind: "message" }>;
 export interface Transport {
   /** Begin reading; resolves once reading has started. */
   start(): Promise<void>;
-  /** Send one message; resolves once it is handed to the underlying stream. */
+  /**
+   * Send one message; resolves once it is handed to the underlying stream. Throws a
+   * `TypeError` at once, sending nothing, when the message cannot be serialized as JSON.
+   */
   send(message: unknown): Promise<void>;
   /** Stop reading and writing; `onclose` fires once. */
   close(): Promise<void>;
@@ -26,7 +29,10 @@ export interface Transport {
   onproblem?: (problem: FramingProblem) => void;
   /** Called with write or read failures. */
   onerror?: (error: Error) => void;
-  /** Called once when the channel is closed, from either side. */
+  /**
+   * Called once when no more messages will arrive: the other side closed, or `close()` was
+   * called. Until `close()`, messages may still be sent.
+   */
   onclose?: () => void;
   /** The largest incoming line in bytes, when the transport frames lines. */
   maxLineBytes?: number;
@@ -75,6 +81,8 @@ export class StreamTransport implements Transport {
   #pending: Uint8Array[] = [];
   #flushing: Promise<void> | null = null;
   #closed = false;
+  #closeNotified = false;
+  #closing: Promise<void> | null = null;
 
   /**
    * Make a transport over two streams.
@@ -123,15 +131,25 @@ export class StreamTransport implements Transport {
     return this.#flushing;
   }
 
-  /** Close both directions. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Close both directions, after what was sent has been written. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     try {
       await this.#flushing;
     } catch { /* reported through onerror */ }
     await this.#reader?.cancel().catch(() => {});
     await this.#writer.close().catch(() => {});
+    this.#notifyClose();
+  }
+
+  #notifyClose(): void {
+    if (this.#closeNotified) return;
+    this.#closeNotified = true;
     this.onclose?.();
   }
 
@@ -159,11 +177,8 @@ export class StreamTransport implements Transport {
     } catch (error) {
       if (!this.#closed) this.onerror?.(asError(error));
     }
-    if (!this.#closed) {
-      this.#closed = true;
-      await this.#writer.close().catch(() => {});
-      this.onclose?.();
-    }
+    // Input ended; answers still being prepared may go out until close(), which notifies.
+    if (!this.#closed) this.#notifyClose();
   }
 
   #deliver(frames: Frame[]): void {

@@ -30,6 +30,8 @@ const keySchema = z.strictObject({
   ),
 }).refine((key) => (key.sha256 === undefined) !== (key.key === undefined), {
   message: 'expected exactly one of "sha256" and "key"',
+  // Also when other fields are wrong, so that one pass lists every problem.
+  when: ({ value }) => typeof value === "object" && value !== null,
 });
 
 /** Schema of the plugin's config. */

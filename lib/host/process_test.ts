@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { PluginError } from "../protocol/mod.ts";
+import { describePlugin } from "./describe.ts";
+import { checkHealth, createChunkRouter, routerClient, upstreamProviderClient } from "./clients.ts";
+import { PluginProcess, type PluginProcessEvent } from "./process.ts";
+
+const FIXTURE = new URL("../../tests/fixtures/echo_plugin.ts", import.meta.url).pathname;
+const DENO = Deno.execPath();
+const ARGS = ["run", "--quiet", "--no-prompt", FIXTURE];
+
+function start(extra: Partial<Parameters<typeof PluginProcess.start>[0]> = {}) {
+  const events: PluginProcessEvent[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const chunks = createChunkRouter();
+  const ready = PluginProcess.start({
+    command: DENO,
+    args: ARGS,
+    instance: "echo",
+    capabilities: ["router", "upstream_provider"],
+    config: { owner: "tests" },
+    onEvent: (event) => events.push(event),
+    onLog: (record) => logs.push(record),
+    onNotification: chunks.dispatch,
+    restart: { initialDelayMs: 50, maxDelayMs: 200 },
+    ...extra,
+  });
+  return { ready, events, logs, chunks };
+}
+
+const route = (model: string) => ({
+  model,
+  identity: { groups: [] },
+  request: { stream: false, estimated_tokens: 10 },
+});
+
+async function waitUntil(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+Deno.test("PluginProcess calls a plugin and forwards its stderr as records", async () => {
+  const { ready, logs } = start();
+  const plugin = await ready;
+  try {
+    assert.deepEqual(await routerClient(plugin).models(), {
+      models: [{ id: "echo", owned_by: "tests" }],
+    });
+    assert.deepEqual(await routerClient(plugin).route(route("m1")), {
+      routes: [{ upstream: "echo", model: "m1" }],
+    });
+    await waitUntil(() => logs.some((r) => r.msg === "routing"));
+    const record = logs.find((r) => r.msg === "routing")!;
+    assert.equal(record.instance, "echo");
+    assert.equal(record.model, "m1");
+    assert.equal(plugin.info?.plugin.name, "echo-fixture");
+  } finally {
+    await plugin.shutdown();
+  }
+  assert.equal(plugin.state, "stopped");
+});
+
+Deno.test("PluginProcess routes streamed chunks to the call that asked for them", async () => {
+  const { ready, chunks } = start();
+  const plugin = await ready;
+  try {
+    const upstream = upstreamProviderClient(plugin, chunks);
+    const received: unknown[] = [];
+    const result = await upstream.chat(
+      {
+        route: { upstream: "echo", model: "m" },
+        request: { model: "m", messages: [] },
+        stream: true,
+      },
+      { onChunk: (chunk) => received.push(chunk.word) },
+    );
+    assert.deepEqual(received, ["one", "two", "three"]);
+    assert.deepEqual(result, { finish_reason: "stop" });
+  } finally {
+    await plugin.shutdown();
+  }
+});
+
+Deno.test("PluginProcess restarts a crashed plugin with backoff and fails calls fast meanwhile", async () => {
+  const { ready, events } = start();
+  const plugin = await ready;
+  try {
+    const firstPid = plugin.pid;
+    const crash = await routerClient(plugin).route(route("crash")).catch((e) => e);
+    assert.ok(crash instanceof PluginError && crash.type === "unavailable", String(crash));
+    await waitUntil(() => plugin.state === "restarting", 2000);
+    const during = await routerClient(plugin).models().catch((e) => e);
+    assert.ok(during instanceof PluginError && during.type === "unavailable");
+    assert.match(during.message, /restarting/);
+    await waitUntil(() => plugin.state === "ready");
+    assert.notEqual(plugin.pid, firstPid);
+    assert.equal(plugin.restarts, 1);
+    assert.deepEqual(await routerClient(plugin).route(route("m2")), {
+      routes: [{ upstream: "echo", model: "m2" }],
+    });
+    const types = events.map((e) => e.type);
+    assert.deepEqual(types, ["ready", "exited", "restarting", "ready"]);
+    const exited = events[1] as Extract<PluginProcessEvent, { type: "exited" }>;
+    assert.equal(exited.code, 3);
+  } finally {
+    await plugin.shutdown();
+  }
+});
+
+Deno.test("PluginProcess restarts after SIGKILL", async () => {
+  const { ready } = start();
+  const plugin = await ready;
+  try {
+    plugin.kill("SIGKILL");
+    await waitUntil(() => plugin.state === "restarting");
+    await waitUntil(() => plugin.state === "ready");
+    assert.equal((await checkHealth(plugin)).status, "ok");
+  } finally {
+    await plugin.shutdown();
+  }
+});
+
+Deno.test("PluginProcess times a call out with unavailable and keeps the plugin usable", async () => {
+  const { ready } = start();
+  const plugin = await ready;
+  try {
+    const error = await routerClient(plugin).route(route("hang"), { timeoutMs: 200 }).catch((e) =>
+      e
+    );
+    assert.ok(error instanceof PluginError && error.type === "unavailable");
+    assert.equal(error.data.reason, "timeout");
+    assert.match(error.message, /No answer to "router.route" within 200 ms/);
+    assert.deepEqual(await routerClient(plugin).route(route("m3")), {
+      routes: [{ upstream: "echo", model: "m3" }],
+    });
+  } finally {
+    await plugin.shutdown();
+  }
+});
+
+Deno.test("PluginProcess.start() fails with the plugin's invalid_config error", async () => {
+  const { ready } = start({ config: { owner: 5, extra: true } });
+  const error = await ready.catch((e) => e);
+  assert.ok(error instanceof PluginError && error.type === "invalid_config");
+  assert.deepEqual(error.data.errors?.map((e) => e.path).sort(), ["extra", "owner"]);
+});
+
+Deno.test("PluginProcess.start() names the command it cannot spawn", async () => {
+  const error = await PluginProcess.start({
+    command: "/nonexistent/plugin",
+    instance: "ghost",
+    capabilities: ["router"],
+    config: {},
+  }).catch((e) => e);
+  assert.ok(error instanceof PluginError && error.type === "unavailable");
+  assert.match(error.message, /Cannot start plugin "ghost" from "\/nonexistent\/plugin"/);
+});
+
+Deno.test("describePlugin() times out on a binary that waits for stdin, and names a failing one", async () => {
+  const dir = await Deno.makeTempDir();
+  const waiting = `${dir}/reads-stdin`;
+  await Deno.writeTextFile(waiting, "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
+  try {
+    await assert.rejects(
+      describePlugin(waiting, { timeoutMs: 300 }),
+      /Cannot describe ".*reads-stdin": no manifest within 300 ms/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  await assert.rejects(describePlugin("false"), /Cannot describe "false": it exited with code 1/);
+  await assert.rejects(
+    describePlugin("/nonexistent/plugin"),
+    /Cannot run "\/nonexistent\/plugin --describe"/,
+  );
+});
