@@ -21,8 +21,9 @@ export class RawSession {
   #waiters: (() => void)[] = [];
   #reading: Promise<void>[];
 
-  constructor(command: string) {
+  constructor(command: string, args: string[] = []) {
     this.#child = new Deno.Command(command, {
+      args,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -14,6 +14,8 @@ import { type RawAnswer, RawSession } from "./_raw_session.ts";
 
 /** Options of {@linkcode checkConformance}. */
 export interface ConformanceOptions {
+  /** Arguments for the command (for a plugin run as `deno run … main.ts`). */
+  args?: string[];
   /** A valid config for the plugin. */
   config: unknown;
   /**
@@ -88,7 +90,7 @@ export async function checkConformance(
   };
   let manifest: Manifest;
   try {
-    manifest = await describePlugin(command, { timeoutMs });
+    manifest = await describePlugin(command, { timeoutMs, args: options.args ?? [] });
     record("--describe prints a valid manifest without reading stdin", true);
   } catch (error) {
     record(
@@ -99,14 +101,20 @@ export async function checkConformance(
     return { ok: false, checks };
   }
   const secrets = collectSecrets(manifest.config_schema, options.config);
-  const session = new RawSession(command);
-  try {
-    await lifecycle(session, manifest, options, timeoutMs, record);
-  } catch (error) {
-    record("the session ran to its end", false, (error as Error).message);
+  const sessions: RawSession[] = [];
+  for (const step of [refusals, lifecycle]) {
+    // Each step gets a fresh process, so that a plugin which wrongly accepted the bad
+    // config is still checked on the rest.
+    const session = new RawSession(command, options.args ?? []);
+    sessions.push(session);
+    try {
+      await step(session, manifest, options, timeoutMs, record);
+    } catch (error) {
+      record(`the ${step.name} session ran to its end`, false, (error as Error).message);
+    }
     await session.kill();
   }
-  checkOutput(session, secrets, record);
+  checkOutput(sessions, secrets, record);
   await endOfInput(command, manifest, options, timeoutMs, record);
   return { ok: checks.every((c) => c.ok), plugin: manifest.name, checks };
 }
@@ -135,16 +143,20 @@ function expectCode(record: Record_, name: string, answer: RawAnswer, code: numb
   );
 }
 
-async function lifecycle(
+function firstRequestMethod(manifest: Manifest): string | undefined {
+  return Object.entries(METHODS).find(([, spec]) =>
+    manifest.capabilities.includes(spec.capability) && !spec.notification && !spec.optional
+  )?.[0];
+}
+
+async function refusals(
   session: RawSession,
   manifest: Manifest,
   options: ConformanceOptions,
   timeoutMs: number,
   record: Record_,
 ): Promise<void> {
-  const method = Object.entries(METHODS).find(([, spec]) =>
-    manifest.capabilities.includes(spec.capability) && !spec.notification && !spec.optional
-  )?.[0];
+  const method = firstRequestMethod(manifest);
   if (method) {
     const early = await session.call("early", method, {}, timeoutMs);
     expectCode(record, "a capability call before initialize gets -32002", early, -32002);
@@ -164,6 +176,16 @@ async function lifecycle(
     data?.type === "invalid_config" && listed,
     describeAnswer(bad),
   );
+}
+
+async function lifecycle(
+  session: RawSession,
+  manifest: Manifest,
+  options: ConformanceOptions,
+  timeoutMs: number,
+  record: Record_,
+): Promise<void> {
+  const method = firstRequestMethod(manifest);
   const init = await session.call(
     "init",
     "initialize",
@@ -244,8 +266,10 @@ async function lifecycle(
   );
 }
 
-function checkOutput(session: RawSession, secrets: string[], record: Record_): void {
-  const strays = session.stdoutLines.filter((line) => {
+function checkOutput(sessions: RawSession[], secrets: string[], record: Record_): void {
+  const stdoutLines = sessions.flatMap((session) => session.stdoutLines);
+  const stderrLines = sessions.flatMap((session) => session.stderrLines);
+  const strays = stdoutLines.filter((line) => {
     try {
       return classifyMessage(JSON.parse(line)).kind === "invalid";
     } catch {
@@ -257,7 +281,7 @@ function checkOutput(session: RawSession, secrets: string[], record: Record_): v
     strays.length === 0,
     `stray lines: ${strays.slice(0, 3).join(" | ").slice(0, 500)}`,
   );
-  const badLogs = session.stderrLines.filter((line) => {
+  const badLogs = stderrLines.filter((line) => {
     if (line.trim() === "") return false;
     try {
       const value = JSON.parse(line);
@@ -271,7 +295,7 @@ function checkOutput(session: RawSession, secrets: string[], record: Record_): v
     badLogs.length === 0,
     `bad lines: ${badLogs.slice(0, 3).join(" | ").slice(0, 500)}`,
   );
-  const all = [...session.stdoutLines, ...session.stderrLines].join("\n");
+  const all = [...stdoutLines, ...stderrLines].join("\n");
   const leaked = secrets.filter((secret) => secret.length >= 3 && all.includes(secret));
   record(
     "no secret of the config appears on stdout or stderr",
@@ -287,7 +311,7 @@ async function endOfInput(
   timeoutMs: number,
   record: Record_,
 ): Promise<void> {
-  const session = new RawSession(command);
+  const session = new RawSession(command, options.args ?? []);
   try {
     await session.call(1, "initialize", initParams(manifest, options, options.config), timeoutMs);
     await session.closeInput();

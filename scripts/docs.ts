@@ -1,0 +1,27 @@
+// deno-lint-ignore-file no-console
+/**
+ * Regenerates the config table of every plugin README from its config.ts.
+ * Usage: deno task docs
+ *
+ * @module
+ */
+
+import { configTable, withConfigTable } from "./_config_table.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+async function main(): Promise<void> {
+  for await (const entry of Deno.readDir(`${root}/plugins`)) {
+    if (!entry.isDirectory) continue;
+    const dir = `${root}/plugins/${entry.name}`;
+    const { configSchema } = await import(`${dir}/config.ts`);
+    const readme = await Deno.readTextFile(`${dir}/README.md`);
+    const updated = withConfigTable(readme, configTable(configSchema));
+    if (updated !== readme) {
+      await Deno.writeTextFile(`${dir}/README.md`, updated);
+      console.error(`updated plugins/${entry.name}/README.md`);
+    }
+  }
+}
+
+if (import.meta.main) main();
