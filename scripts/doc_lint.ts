@@ -12,6 +12,7 @@ const ENTRIES = [
   "lib/capabilities/mod.ts",
   "lib/plugin/mod.ts",
   "lib/host/mod.ts",
+  "lib/openai/mod.ts",
   "lib/testing/mod.ts",
 ];
 
