@@ -48,6 +48,12 @@ function walk(node: Schema, prefix: string, rows: string[]): void {
       } |`,
     );
     if (flat.type === "object" && flat.properties) walk(flat, path, rows);
+    const values = flat.additionalProperties as Schema | undefined;
+    if (
+      flat.type === "object" && values && typeof values === "object" && flatten(values).properties
+    ) {
+      walk(flatten(values), `${path}.<name>`, rows);
+    }
     const items = flat.items as Schema | undefined;
     if (flat.type === "array" && items && flatten(items).properties) {
       walk(flatten(items), `${path}[]`, rows);

@@ -45,6 +45,7 @@ import {
   upstreamChatResultSchema,
   upstreamEmbeddingsParamsSchema,
   upstreamEmbeddingsResultSchema,
+  upstreamModelsResultSchema,
 } from "./upstream_provider.ts";
 
 /** A plugin's handlers, one map per capability it declares. */
@@ -138,6 +139,13 @@ export const METHODS: Readonly<Record<string, MethodSpec>> = {
     "embeddings",
     upstreamEmbeddingsParamsSchema,
     upstreamEmbeddingsResultSchema,
+    { optional: true },
+  ),
+  "upstream.models": spec(
+    "upstream_provider",
+    "models",
+    modelsParamsSchema,
+    upstreamModelsResultSchema,
     { optional: true },
   ),
   "observer.emit": spec("observer", "emit", emitParamsSchema, undefined),

@@ -48,7 +48,13 @@ export interface UpstreamEmbeddingsResult {
   response: Record<string, unknown>;
 }
 
-/** The handlers of an upstream provider; `embeddings` is optional. */
+/** Result of `upstream.models`: what the upstream serves. */
+export interface UpstreamModelsResult {
+  /** The upstream's models. */
+  models: { id: string; owned_by: string }[];
+}
+
+/** The handlers of an upstream provider; `embeddings` and `models` are optional. */
 export interface UpstreamProviderHandlers {
   /** Make a chat completion call; when streaming, send each chunk with `context.notify`. */
   chat(params: UpstreamChatParams, context: CallContext): MaybePromise<UpstreamChatResult>;
@@ -57,6 +63,8 @@ export interface UpstreamProviderHandlers {
     params: UpstreamEmbeddingsParams,
     context: CallContext,
   ): MaybePromise<UpstreamEmbeddingsResult>;
+  /** List the upstream's models (takes `{}`). */
+  models?(params: Record<string, never>, context: CallContext): MaybePromise<UpstreamModelsResult>;
 }
 
 const body = z.record(z.string(), z.unknown());
@@ -89,4 +97,9 @@ export const upstreamEmbeddingsParamsSchema: z.ZodType<UpstreamEmbeddingsParams>
 /** Schema of {@linkcode UpstreamEmbeddingsResult}. */
 export const upstreamEmbeddingsResultSchema: z.ZodType<UpstreamEmbeddingsResult> = z.object({
   response: body,
+});
+
+/** Schema of {@linkcode UpstreamModelsResult}. */
+export const upstreamModelsResultSchema: z.ZodType<UpstreamModelsResult> = z.object({
+  models: z.array(z.object({ id: z.string().min(1), owned_by: z.string() })),
 });

@@ -40,6 +40,7 @@ import {
   upstreamChunkParamsSchema,
   type UpstreamEmbeddingsParams,
   type UpstreamEmbeddingsResult,
+  type UpstreamModelsResult,
 } from "../capabilities/upstream_provider.ts";
 import { check, parseParams, summarizeIssues } from "../capabilities/validate.ts";
 import { PluginError, type RequestOptions } from "../protocol/mod.ts";
@@ -262,6 +263,8 @@ export interface UpstreamProviderClient {
     params: UpstreamEmbeddingsParams,
     options?: CallOptions,
   ): Promise<UpstreamEmbeddingsResult>;
+  /** `upstream.models`. */
+  models(options?: CallOptions): Promise<UpstreamModelsResult>;
 }
 
 /**
@@ -342,6 +345,7 @@ export function upstreamProviderClient(
       }
     },
     embeddings: (params, options) => call(plugin, "upstream.embeddings", params, options),
+    models: (options) => call(plugin, "upstream.models", {}, options),
   };
 }
 

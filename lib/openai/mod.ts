@@ -16,6 +16,7 @@
  */
 
 export { encodeSse, readSse, type ReadSseOptions, type SseEvent, SseParser } from "./sse.ts";
+export { CACHE_KEY_FIELDS, cacheKey, canonicalJson } from "./cache_key.ts";
 export { errorBody, errorBodyOf, statusOf } from "./errors.ts";
 export type {
   ChatCompletion,
@@ -28,3 +29,12 @@ export type {
   CompletionUsage,
   OpenAIErrorBody,
 } from "./types.ts";
+export {
+  retryAfterMs,
+  safeOrigin,
+  UpstreamCall,
+  type UpstreamCallOptions,
+  upstreamError,
+  upstreamMessage,
+  type UpstreamTimeouts,
+} from "./upstream.ts";

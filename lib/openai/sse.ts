@@ -46,6 +46,8 @@ export class SseParser {
    * @returns The events it completed, in order.
    */
   push(text: string): SseEvent[] {
+    // An empty read must not forget a CR that may still be followed by its LF.
+    if (text === "") return [];
     if (this.#pendingCr && text.startsWith("\n")) text = text.slice(1);
     this.#pendingCr = false;
     this.#buffer += text;

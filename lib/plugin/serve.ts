@@ -171,7 +171,11 @@ export function servePlugin<Config>(
       handler = resolveHandler(method, spec);
       parsed = parseParams(method, spec.params, params);
     } catch (error) {
-      logger.warn(`Ignored notification "${method}": ${(error as Error).message}`);
+      // A plugin may leave an optional notification out (router.feedback): that is no news.
+      const omitted = error instanceof RpcError && error.code === ErrorCode.MethodNotFound &&
+        spec.optional && state.phase === "ready" && state.capabilities.has(spec.capability);
+      if (omitted) logger.debug(`Ignored notification "${method}": the plugin does not handle it`);
+      else logger.warn(`Ignored notification "${method}": ${(error as Error).message}`);
       return;
     }
     const running = Promise.resolve()

@@ -244,3 +244,30 @@ Deno.test("servePlugin() reports health from the plugin and unavailable before i
   await host.request("shutdown");
   await served.done;
 });
+
+Deno.test("servePlugin() ignores quietly an optional notification the plugin leaves out", async () => {
+  const logs: Record<string, unknown>[] = [];
+  const [core, side] = createLinkedPair();
+  const plugin = definePlugin<Config>({
+    name: "no-feedback",
+    version: "1.0.0",
+    description: "A router without feedback",
+    capabilities: ["router"],
+    config: configSchema,
+    create: () => ({
+      router: {
+        route: ({ model }) => ({ routes: [{ upstream: "u", model }] }),
+        models: () => ({ models: [] }),
+      },
+    }),
+  });
+  const served = servePlugin(plugin, side, { writeLog: (line) => logs.push(JSON.parse(line)) });
+  const host = new Peer(core);
+  await host.start();
+  await host.request("initialize", init({ token: SECRET }, ["router"]));
+  host.notify("router.feedback", { upstream: "u", model: "m", outcome: "success", latency_ms: 5 });
+  await host.request("health");
+  assert.deepEqual(logs.filter((record) => record.level === "warn"), []);
+  await host.request("shutdown");
+  await served.done;
+});

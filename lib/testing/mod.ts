@@ -18,3 +18,14 @@ export {
   type ConformanceOptions,
   type ConformanceReport,
 } from "./conformance.ts";
+export {
+  chatChunkEvents,
+  type ChatChunkEventsOptions,
+  chatCompletion,
+  type ChatCompletionOptions,
+  type FakeOpenAI,
+  type FakeOpenAIOptions,
+  type FakeReply,
+  type RecordedRequest,
+  startFakeOpenAI,
+} from "./fake_openai.ts";

@@ -1,0 +1,108 @@
+/**
+ * Cache keys for chat completion requests: a digest of exactly the fields that change the
+ * answer, so two requests that differ only in key order, whitespace, streaming or metadata
+ * share an entry.
+ *
+ * @module
+ */
+
+/**
+ * The request fields that change the answer. Fields not listed (`stream`, `stream_options`,
+ * `user`, `metadata`, `store`, `service_tier`, …) never reach the key.
+ */
+export const CACHE_KEY_FIELDS: readonly string[] = [
+  "model",
+  "messages",
+  "input",
+  "prompt",
+  "tools",
+  "tool_choice",
+  "functions",
+  "function_call",
+  "response_format",
+  "temperature",
+  "top_p",
+  "seed",
+  "max_tokens",
+  "max_completion_tokens",
+  "n",
+  "stop",
+  "presence_penalty",
+  "frequency_penalty",
+  "logit_bias",
+  "logprobs",
+  "top_logprobs",
+  "parallel_tool_calls",
+  "reasoning_effort",
+  "modalities",
+  "audio",
+  "prediction",
+  "web_search_options",
+  "verbosity",
+  "dimensions",
+  "encoding_format",
+];
+
+/**
+ * The cache key of a request: hex SHA-256 over the canonical JSON (object keys sorted, no
+ * whitespace) of the fields in {@linkcode CACHE_KEY_FIELDS}. Key order and formatting never
+ * matter; `stream`, `stream_options`, `user` and `metadata` do not either.
+ *
+ * @param request The request body (chat completions or embeddings).
+ * @returns 64 lowercase hex digits.
+ *
+ * @example Streaming and key order do not change the key
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cacheKey } from "./cache_key.ts";
+ *
+ * const a = await cacheKey({ model: "m", messages: [{ role: "user", content: "hi" }] });
+ * const b = await cacheKey({
+ *   messages: [{ content: "hi", role: "user" }],
+ *   stream: true,
+ *   model: "m",
+ * });
+ * assert.equal(a, b);
+ * assert.match(a, /^[0-9a-f]{64}$/);
+ * ```
+ */
+export async function cacheKey(request: Record<string, unknown>): Promise<string> {
+  const picked: Record<string, unknown> = {};
+  for (const field of CACHE_KEY_FIELDS) {
+    if (request[field] !== undefined) picked[field] = request[field];
+  }
+  const bytes = new TextEncoder().encode(canonicalJson(picked));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * JSON with object keys sorted and no whitespace; `undefined` members are left out as
+ * `JSON.stringify` does.
+ *
+ * @param value Any JSON value.
+ * @returns Its canonical text.
+ *
+ * @example Keys are sorted at every depth
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalJson } from "./cache_key.ts";
+ *
+ * assert.equal(canonicalJson({ b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }),
+ *   '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}');
+ * ```
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((item) => item === undefined ? "null" : canonicalJson(item)).join(",")}]`;
+  }
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.keys(value).sort()
+      .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+      .map((key) =>
+        `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`
+      );
+    return `{${entries.join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}

@@ -1,0 +1,197 @@
+/**
+ * upstream-openai: calls any OpenAI-compatible API (OpenAI, vLLM, llama.cpp server, Ollama)
+ * for chat completions, streamed or not, and embeddings.
+ *
+ * @module
+ */
+
+import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
+import { definePlugin } from "@vulpes/contract/plugin";
+import { UpstreamCall, upstreamError } from "@vulpes/contract/openai";
+import { PluginError } from "@vulpes/contract/protocol";
+import type { Route } from "@vulpes/contract/capabilities";
+import { baseUrlFor, chatBody, headersFor } from "./_request.ts";
+import { relayChunks } from "./_stream.ts";
+import { type Config, configSchema } from "./config.ts";
+
+interface Counters {
+  calls: number;
+  failures: number;
+  in_flight: number;
+}
+
+async function post(
+  config: Config,
+  context: PluginContext,
+  call: CallContext,
+  route: Route,
+  path: string,
+  body: Record<string, unknown>,
+  stream: boolean,
+): Promise<{ upstream: UpstreamCall; response: Response }> {
+  const url = `${baseUrlFor(config, route)}${path}`;
+  const upstream = newCall(config, context, call);
+  try {
+    const response = await upstream.fetch(url, {
+      method: "POST",
+      headers: headersFor(config, stream),
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) {
+      const text = await response.text().catch(() => "");
+      throw upstreamError(response.status, response.headers, text, context.now());
+    }
+    return { upstream, response };
+  } catch (error) {
+    upstream.dispose();
+    throw error;
+  }
+}
+
+function newCall(config: Config, context: PluginContext, call: CallContext): UpstreamCall {
+  return new UpstreamCall({
+    timeouts: {
+      firstByteMs: config.timeouts.first_byte_ms,
+      idleMs: config.timeouts.idle_ms,
+      totalMs: config.timeouts.total_ms,
+    },
+    signal: call.signal,
+    fetch: context.fetch,
+    now: context.now,
+  });
+}
+
+/** The `data` of a model list, as `{id, owned_by}`; entries without an id are skipped. */
+function modelList(body: unknown): { id: string; owned_by: string }[] {
+  const data = (body as { data?: unknown } | null)?.data;
+  if (!Array.isArray(data)) {
+    throw new PluginError("upstream_error", "The upstream's model list has no data array", {
+      status: 502,
+    });
+  }
+  return data.flatMap((entry) => {
+    const id = (entry as { id?: unknown })?.id;
+    const owner = (entry as { owned_by?: unknown })?.owned_by;
+    return typeof id === "string" && id !== ""
+      ? [{ id, owned_by: typeof owner === "string" ? owner : "" }]
+      : [];
+  });
+}
+
+function expectObject(value: unknown, what: string, status: number): Record<string, unknown> {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    return value as Record<string, unknown>;
+  }
+  throw new PluginError(
+    "upstream_error",
+    `The upstream answered ${what} with a body that is not a JSON object`,
+    {
+      status: 502,
+      upstream_status: status,
+    },
+  );
+}
+
+/** The plugin definition. */
+export const plugin = definePlugin<Config>({
+  name: "upstream-openai",
+  version: "0.1.0",
+  description: "Chat completions and embeddings through any OpenAI-compatible API",
+  capabilities: ["upstream_provider"],
+  config: configSchema,
+  create(config, context) {
+    const counters: Counters = { calls: 0, failures: 0, in_flight: 0 };
+    async function counted<T>(work: () => Promise<T>): Promise<T> {
+      counters.calls++;
+      counters.in_flight++;
+      try {
+        return await work();
+      } catch (error) {
+        counters.failures++;
+        throw error;
+      } finally {
+        counters.in_flight--;
+      }
+    }
+    return {
+      upstream_provider: {
+        chat: function chat({ route, request, stream }, call) {
+          return counted(async () => {
+            const body = chatBody(request, route.model, stream);
+            const { upstream, response } = await post(
+              config,
+              context,
+              call,
+              route,
+              "/chat/completions",
+              body,
+              stream,
+            );
+            try {
+              if (!stream) {
+                const parsed = expectObject(
+                  await upstream.json(response),
+                  "a chat completion",
+                  response.status,
+                );
+                return { response: parsed };
+              }
+              return await relayChunks(upstream.events(response), (chunk) => {
+                call.notify("upstream.chunk", { id: call.id, chunk });
+              });
+            } finally {
+              upstream.dispose();
+            }
+          });
+        },
+        models: function models(_params, call) {
+          return counted(async () => {
+            const route = { upstream: context.instance, model: "-" };
+            const upstream = newCall(config, context, call);
+            try {
+              const response = await upstream.fetch(`${baseUrlFor(config, route)}/models`, {
+                method: "GET",
+                headers: headersFor(config, false),
+              });
+              if (!response.ok) {
+                const text = await response.text().catch(() => "");
+                throw upstreamError(response.status, response.headers, text, context.now());
+              }
+              return { models: modelList(await upstream.json(response)) };
+            } finally {
+              upstream.dispose();
+            }
+          });
+        },
+        embeddings: function embeddings({ route, request }, call) {
+          return counted(async () => {
+            const body = { ...request, model: route.model };
+            const { upstream, response } = await post(
+              config,
+              context,
+              call,
+              route,
+              "/embeddings",
+              body,
+              false,
+            );
+            try {
+              return {
+                response: expectObject(
+                  await upstream.json(response),
+                  "embeddings",
+                  response.status,
+                ),
+              };
+            } finally {
+              upstream.dispose();
+            }
+          });
+        },
+      },
+      health() {
+        return { status: "ok", detail: { ...counters } };
+      },
+    };
+  },
+});
