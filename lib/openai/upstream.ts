@@ -122,7 +122,7 @@ export class UpstreamCall {
     try {
       text = await response.text();
     } catch (error) {
-      throw this.#failure(error, response.url);
+      throw this.#failure(error, response.url, "read");
     }
     try {
       return JSON.parse(text);
@@ -159,7 +159,7 @@ export class UpstreamCall {
         try {
           read = await reader.read();
         } catch (error) {
-          throw this.#failure(error, response.url);
+          throw this.#failure(error, response.url, "read");
         } finally {
           clearTimeout(idle);
         }
@@ -189,7 +189,7 @@ export class UpstreamCall {
     this.#controller.abort();
   }
 
-  #failure(error: unknown, url: string): unknown {
+  #failure(error: unknown, url: string, phase: "connect" | "read" = "connect"): unknown {
     if (this.#why !== null) {
       const ms = this.#why === "first_byte"
         ? this.#options.timeouts.firstByteMs
@@ -213,11 +213,19 @@ export class UpstreamCall {
     if (this.#options.signal?.aborted) return this.#options.signal.reason;
     if (error instanceof PluginError) return error;
     const detail = error instanceof Error ? error.message : String(error);
+    if (phase === "read") {
+      return new PluginError(
+        "upstream_error",
+        `The upstream connection broke while it was answering (${safeOrigin(url)}): ${detail}`,
+        { status: 502, reason: "connection_broken" },
+      );
+    }
     return new PluginError(
       "upstream_error",
       `Cannot reach the upstream ${safeOrigin(url)}: ${detail}`,
       {
         status: 502,
+        reason: "unreachable",
       },
     );
   }
