@@ -24,8 +24,8 @@ export interface Identity {
 export interface Usage {
   /** Tokens in the prompt. */
   prompt_tokens: number;
-  /** Tokens in the completion. */
-  completion_tokens: number;
+  /** Tokens in the completion (absent for embeddings). */
+  completion_tokens?: number;
   /** Their sum. */
   total_tokens: number;
   /** Provider-specific detail (cached and reasoning tokens). */
@@ -66,7 +66,7 @@ export const identitySchema: z.ZodType<Identity> = z.object({
 /** Schema of {@linkcode Usage}. */
 export const usageSchema: z.ZodType<Usage> = z.looseObject({
   prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative().optional(),
   total_tokens: z.number().int().nonnegative(),
 }) as z.ZodType<Usage>;
 

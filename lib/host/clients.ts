@@ -20,7 +20,7 @@ import type {
 import type { HealthResult } from "../capabilities/lifecycle.ts";
 import { healthResultSchema } from "../capabilities/lifecycle.ts";
 import { METHODS } from "../capabilities/methods.ts";
-import type { EmitParams } from "../capabilities/observer.ts";
+import { type EmitParams, observerEventSchema } from "../capabilities/observer.ts";
 import type { PromptResolveParams, PromptResolveResult } from "../capabilities/prompt_provider.ts";
 import type {
   AcquireParams,
@@ -351,8 +351,13 @@ export function upstreamProviderClient(
 
 /** The client of an observer. */
 export interface ObserverClient {
-  /** `observer.emit` (a notification). */
-  emit(params: EmitParams): void;
+  /**
+   * `observer.emit` (a notification). Each event is checked on its own: an invalid one is
+   * left out, never the whole batch.
+   *
+   * @returns How many events were left out as invalid.
+   */
+  emit(params: EmitParams): number;
 }
 
 /**
@@ -362,5 +367,15 @@ export interface ObserverClient {
  * @returns The client.
  */
 export function observerClient(plugin: PluginCaller): ObserverClient {
-  return { emit: (params) => notify(plugin, "observer.emit", params) };
+  return {
+    emit(params) {
+      const events: unknown[] = [];
+      for (const event of params.events) {
+        const checked = check(observerEventSchema, event);
+        if (checked.ok) events.push(checked.value);
+      }
+      if (events.length > 0) plugin.notify("observer.emit", { events });
+      return params.events.length - events.length;
+    },
+  };
 }

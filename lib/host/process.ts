@@ -256,6 +256,10 @@ export class PluginProcess {
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
+        // Its own process group: a terminal's Ctrl-C reaches the core, which then shuts the
+        // plugin down (flush included) instead of the plugin dying mid-flush. A plugin whose
+        // core is gone sees the end of its stdin and exits.
+        detached: true,
         ...(options.env ? { env: options.env } : {}),
       }).spawn();
     } catch (error) {
