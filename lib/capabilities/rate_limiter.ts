@@ -14,6 +14,8 @@ export interface AcquireParams {
   subject: string;
   /** The caller's tenant. */
   tenant?: string;
+  /** The caller's groups, for rules that match on a group. */
+  groups?: string[];
   /** The public model requested. */
   model: string;
   /** Tokens the request is expected to use (prompt estimate plus max completion). */
@@ -74,6 +76,7 @@ const tokens = z.number().int().nonnegative();
 export const acquireParamsSchema: z.ZodType<AcquireParams> = z.object({
   subject: z.string().min(1),
   tenant: z.string().min(1).optional(),
+  groups: z.array(z.string()).optional(),
   model: z.string().min(1),
   estimated_tokens: tokens,
 }) as z.ZodType<AcquireParams>;

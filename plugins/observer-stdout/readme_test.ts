@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import type { z } from "zod";
+import { observerEventSchema } from "@vulpes/contract/capabilities";
+import { createTestContext } from "@vulpes/contract/testing";
+import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import { configSchema } from "./config.ts";
+import { plugin } from "./mod.ts";
+
+async function readme(): Promise<string> {
+  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
+}
+
+Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
+  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+});
+
+Deno.test("README attribute table names every field of the contract's observer event", async () => {
+  const text = await readme();
+  const fields = Object.keys((observerEventSchema as unknown as z.ZodObject).shape);
+  assert.ok(fields.length >= 14);
+  for (const field of fields) assert.match(text, new RegExp(`\`event\\.${field}\``), field);
+});
+
+Deno.test("README's example line is what the plugin writes for its event", async () => {
+  const text = await readme();
+  const line = /```jsonl\n(.*)\n```/.exec(text);
+  assert.ok(line, "the README shows a line");
+  const shown = JSON.parse(line[1]!);
+  const context = createTestContext({ instance: "events" });
+  const instance = await plugin.create(configSchema.parse({}), context);
+  await instance.observer!.emit({ events: [shown.event] }, {
+    signal: new AbortController().signal,
+    logger: context.logger,
+    notify: () => {},
+    id: 0,
+  });
+  await instance.flush!();
+  const record = context.logs.find((r) => r.msg === "event");
+  assert.deepEqual(
+    { ...record, time: shown.time, plugin: "observer-stdout", instance: "events" },
+    shown,
+  );
+});
+
+Deno.test("README's gateway.yaml config is valid", async () => {
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(await readme());
+  assert.ok(yaml, "the README has a gateway.yaml example");
+  const config = parse(yaml[1]!).plugins[0].config;
+  assert.equal(configSchema.safeParse(config).success, true);
+});
