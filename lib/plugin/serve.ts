@@ -345,7 +345,10 @@ export function servePlugin<Config>(
   const done = (async () => {
     await peer.start();
     await peer.closed;
-    if (!shutdownRequested) {
+    if (shutdownRequested) {
+      // Input may end while shutdown is still flushing: let it finish and answer.
+      await peer.drain(30_000);
+    } else {
       // End of input without shutdown: answer what is in flight, then flush, within the deadline.
       const deadline = Date.now() + (options.eofFlushMs ?? 5000);
       await peer.drain(deadline - Date.now());

@@ -271,3 +271,34 @@ Deno.test("servePlugin() ignores quietly an optional notification the plugin lea
   await host.request("shutdown");
   await served.done;
 });
+
+Deno.test("servePlugin() finishes a slow shutdown flush and answers it when input ends meanwhile", async () => {
+  const out: string[] = [];
+  let flushed = false;
+  const input = new TransformStream<Uint8Array, Uint8Array>();
+  const output = new WritableStream<Uint8Array>({
+    write: (chunk) => void out.push(new TextDecoder().decode(chunk)),
+  });
+  const { StreamTransport } = await import("../protocol/mod.ts");
+  const served = servePlugin(
+    makePlugin(() => ({
+      ...baseHandlers(),
+      flush: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        flushed = true;
+      },
+    })),
+    new StreamTransport(input.readable, output),
+    { writeLog: () => {} },
+  );
+  const writer = input.writable.getWriter();
+  const send = (message: unknown) =>
+    writer.write(new TextEncoder().encode(JSON.stringify(message) + "\n"));
+  await send({ jsonrpc: "2.0", id: 1, method: "initialize", params: init({ token: SECRET }) });
+  while (!out.join("").includes('"id":1')) await new Promise((resolve) => setTimeout(resolve, 5));
+  await send({ jsonrpc: "2.0", id: 2, method: "shutdown" });
+  await writer.close();
+  await served.done;
+  assert.equal(flushed, true);
+  assert.ok(out.join("").includes('{"jsonrpc":"2.0","id":2,"result":{}}'), out.join(""));
+});
