@@ -75,6 +75,15 @@ export function toHttpError(error: unknown): HttpError {
     }
     return new HttpError(status, errorBodyOf(error), headers);
   }
+  if (error instanceof DOMException && error.name === "AbortError") {
+    // The client went away: nobody reads this answer, but logs and observers record 499.
+    return httpError(
+      499,
+      "The client closed the request",
+      "client_closed_request",
+      "client_closed",
+    );
+  }
   if (error instanceof DOMException && error.name === "TimeoutError") {
     return httpError(504, "The request took too long", "timeout_error", "request_timeout");
   }

@@ -1,8 +1,8 @@
 /**
  * End to end with the real plugins of examples/gateway.yaml: cache-memory answers a repeated
  * request, ratelimit-memory refuses a burst with the rate-limit headers, the prompt plugins
- * rewrite what the upstream receives, observer-stdout and observer-prometheus record the
- * requests, and a stuck observer never holds a response back.
+ * rewrite what the upstream receives, observer-stdout, observer-prometheus and observer-otel
+ * record the requests, and a stuck observer never holds a response back.
  *
  * @module
  */
@@ -14,8 +14,22 @@ import { type GatewayProcess, ROOT, startGatewayProcess } from "./testdata/harne
 
 const KEY = "sk-vulpes-demo";
 
+/** The part of an OTLP/HTTP JSON traces body the test reads. */
+interface OtlpTraces {
+  resourceSpans: {
+    scopeSpans: {
+      spans: {
+        name: string;
+        attributes: { key: string; value: Record<string, unknown> & { stringValue?: string } }[];
+      }[];
+    }[];
+  }[];
+}
+
 interface Setup {
   mock: FakeOpenAI;
+  /** OTLP/HTTP JSON bodies received by the capture server (observer-otel's exports). */
+  otlp: { path: string; body: unknown }[];
   gateway: GatewayProcess;
   dir: string;
   [Symbol.asyncDispose](): Promise<void>;
@@ -24,10 +38,22 @@ interface Setup {
 /** examples/gateway.yaml with free ports, absolute binaries and a few values changed. */
 async function exampleGateway(edit: (yaml: string) => string = (y) => y): Promise<Setup> {
   const mock = await startFakeOpenAI();
+  const otlp: { path: string; body: unknown }[] = [];
+  const collector = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (request) => {
+      otlp.push({
+        path: new URL(request.url).pathname,
+        body: await request.json().catch(() => null),
+      });
+      return Response.json({});
+    },
+  );
   const dir = await Deno.makeTempDir();
   const yaml = edit(
     Deno.readTextFileSync(`${ROOT}/examples/gateway.yaml`)
       .replaceAll("http://127.0.0.1:4010/v1", `${mock.url}/v1`)
+      .replaceAll("http://127.0.0.1:4318", `http://127.0.0.1:${collector.addr.port}`)
       .replaceAll("../bin/", `${ROOT}/bin/`)
       .replaceAll("port: 9478", "port: 0"),
   );
@@ -35,10 +61,12 @@ async function exampleGateway(edit: (yaml: string) => string = (y) => y): Promis
   const gateway = await startGatewayProcess(`${dir}/gateway.yaml`);
   return {
     mock,
+    otlp,
     gateway,
     dir,
     async [Symbol.asyncDispose]() {
       await gateway.stop();
+      await collector.shutdown();
       await mock.close();
       await Deno.remove(dir, { recursive: true });
     },
@@ -131,7 +159,7 @@ Deno.test("examples/gateway.yaml: ratelimit-memory refuses a burst with 429 and 
   for (const answer of answers.slice(0, 3)) await answer.body?.cancel();
 });
 
-Deno.test("examples/gateway.yaml: observer-stdout logs each request and observer-prometheus counts it", async () => {
+Deno.test("examples/gateway.yaml: observer-stdout logs each request, observer-prometheus counts it, observer-otel traces it", async () => {
   await using setup = await exampleGateway();
   const { gateway } = setup;
   const answer = await chat(gateway.url, { messages: [{ role: "user", content: "observe me" }] });
@@ -153,6 +181,24 @@ Deno.test("examples/gateway.yaml: observer-stdout logs each request and observer
     return /vulpes_requests_total\{[^}]*model="gpt-4o-mini"[^}]*\} 1/.test(body) ? body : undefined;
   });
   assert.match(text, /# TYPE vulpes_request_duration_seconds histogram/);
+  // observer-otel: the request's span reaches the collector with the GenAI attributes.
+  const span = await waitFor(
+    "the request span at the collector",
+    () =>
+      setup.otlp.filter((r) => r.path === "/v1/traces")
+        .flatMap((r) => (r.body as OtlpTraces | null)?.resourceSpans ?? [])
+        .flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans))
+        .find((candidate) =>
+          candidate.attributes.some((a) =>
+            a.key === "vulpes.request_id" && a.value.stringValue === requestId
+          )
+        ),
+  );
+  const attributes = Object.fromEntries(
+    span.attributes.map((a) => [a.key, Object.values(a.value)[0]]),
+  );
+  assert.equal(attributes["gen_ai.request.model"], "gpt-4o-mini");
+  assert.equal(span.name, "chat gpt-4o-mini");
 });
 
 Deno.test("a stuck observer never holds a response back", async () => {
@@ -186,4 +232,40 @@ Deno.test("a stuck observer never holds a response back", async () => {
     await mock.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("examples/gateway.yaml: a client that leaves mid-stream is recorded as 499, not as a server error", async () => {
+  await using setup = await exampleGateway();
+  const { gateway, mock } = setup;
+  mock.enqueue("/v1/chat/completions", {
+    headers: { "content-type": "text/event-stream" },
+    events: Array.from({ length: 50 }, (_, i) => ({
+      data: JSON.stringify({
+        id: "c",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "gpt-4o-mini",
+        choices: [{ index: 0, delta: { content: `w${i} ` }, finish_reason: null }],
+      }),
+    })),
+    eventDelayMs: 50,
+  });
+  const answer = await chat(gateway.url, {
+    stream: true,
+    messages: [{ role: "user", content: "long story" }],
+  });
+  const requestId = answer.headers.get("x-request-id")!;
+  const reader = answer.body!.getReader();
+  await reader.read();
+  await reader.cancel();
+  const line = await waitFor(
+    "the failed request's event",
+    () =>
+      gateway.stderr().split("\n").find((l) =>
+        l.includes('"request.failed"') && l.includes(requestId)
+      ),
+  );
+  const event = JSON.parse(line).event;
+  assert.equal(event.status, 499);
+  assert.equal(event.error.type, "client_closed_request");
 });

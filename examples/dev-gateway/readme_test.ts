@@ -13,7 +13,8 @@ import { ROOT, startGatewayProcess } from "./testdata/harness.ts";
 const PRINTED_URL = "http://127.0.0.1:8080";
 
 function block(readme: string, language: string, includes: string): string {
-  const blocks = [...readme.matchAll(/```(\w+)\n([\s\S]*?)```/g)]
+  // A block may carry attributes (`ts ignore`: shown, not run by `deno test --doc`).
+  const blocks = [...readme.matchAll(/```(\w+)[^\n]*\n([\s\S]*?)```/g)]
     .filter((m) => m[1] === language && m[2]!.includes(includes));
   assert.ok(blocks[0], `README has a ${language} block with ${includes}`);
   return blocks[0][2]!;
@@ -34,7 +35,9 @@ for (const path of ["README.md", "examples/dev-gateway/README.md"]) {
     const yaml = Deno.readTextFileSync(`${ROOT}/examples/gateway.yaml`)
       .replaceAll("http://127.0.0.1:4010/v1", `${mock.url}/v1`)
       .replaceAll("../bin/", `${ROOT}/bin/`)
-      .replaceAll("port: 9478", "port: 0");
+      .replaceAll("port: 9478", "port: 0")
+      // No OTLP collector here: the mock answers 404 at once, so exports fail fast.
+      .replaceAll("http://127.0.0.1:4318", mock.url);
     assert.ok(yaml.includes(mock.url), "gateway.yaml points at the mock on 4010");
     Deno.writeTextFileSync(`${dir}/gateway.yaml`, yaml);
     const gateway = await startGatewayProcess(`${dir}/gateway.yaml`);

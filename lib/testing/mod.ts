@@ -1,10 +1,11 @@
 /**
- * Tools for testing plugins: an in-memory transport pair, a context for handler tests, and a
- * conformance check that any plugin binary can be put through.
+ * Tools for testing plugins: an in-memory transport pair, a context for handler tests, a
+ * conformance check that any plugin binary can be put through, and fake servers over real
+ * HTTP (OpenAI-compatible APIs, Consul) that tests start on 127.0.0.1.
  *
- * @example Run the conformance check from the command line
+ * @example Run the conformance check from the command line (in this repository)
  * ```sh
- * deno run -A jsr:@vulpes/contract/testing/conformance bin/my-plugin --config config.json
+ * deno task conformance bin/my-plugin --config @config.json
  * ```
  *
  * @module
@@ -29,3 +30,13 @@ export {
   type RecordedRequest,
   startFakeOpenAI,
 } from "./fake_openai.ts";
+export {
+  type FakeConsul,
+  type FakeConsulCheck,
+  type FakeConsulEntry,
+  type FakeConsulOptions,
+  type FakeConsulRegistration,
+  type FakeConsulRequest,
+  type FakeConsulStatus,
+  startFakeConsul,
+} from "./fake_consul.ts";

@@ -44,7 +44,7 @@ const ruleSchema = z.strictObject({
     "Tokens per window and key; a request is admitted while the window has tokens left, and its estimate is reserved",
   ),
 }).superRefine(function checkRule(rule, context) {
-  const { window, requests, tokens, match, key_by: keyBy } = rule as Record<string, unknown>;
+  const { window, requests, tokens, key_by: keyBy } = rule as Record<string, unknown>;
   if (typeof window === "string") {
     const problem = windowProblem(window);
     if (problem) context.addIssue({ code: "custom", path: ["window"], message: problem });
