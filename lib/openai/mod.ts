@@ -38,3 +38,4 @@ export {
   upstreamMessage,
   type UpstreamTimeouts,
 } from "./upstream.ts";
+export { upstreamBaseUrl, type UpstreamConnection, upstreamHeaders } from "./connection.ts";

@@ -6,9 +6,7 @@
  * @module
  */
 
-import type { Route } from "@vulpes/contract/capabilities";
 import { PluginError } from "@vulpes/contract/plugin";
-import type { Config } from "./config.ts";
 import { isObject, type Issue, mapMessages, present } from "./_messages.ts";
 
 export type { Issue } from "./_messages.ts";
@@ -186,54 +184,4 @@ function refuseUnsupported(request: Json, issues: Issue[]): void {
       issues.push({ path: field, message: "not supported by the Responses API" });
     }
   }
-}
-
-/**
- * The base URL of a call: the route's `options.base_url` when it starts with one of
- * `allowed_base_urls`, else the config's; without a trailing slash.
- *
- * @param config The plugin's config.
- * @param route The route of the call.
- * @returns The base URL.
- * @throws {PluginError} `bad_request` naming the option when the override is not allowed.
- */
-export function baseUrlFor(config: Config, route: Route): string {
-  const override = route.options?.base_url;
-  if (override === undefined) return trimSlash(config.base_url);
-  if (typeof override !== "string") {
-    throw new PluginError("bad_request", 'Route option "base_url" must be a string', {
-      status: 500,
-    });
-  }
-  if (!config.allowed_base_urls.some((prefix) => override.startsWith(prefix))) {
-    throw new PluginError(
-      "bad_request",
-      `Route option "base_url" "${override}" is not allowed: it starts with none of allowed_base_urls`,
-      { status: 500 },
-    );
-  }
-  return trimSlash(override);
-}
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
-
-/**
- * The headers of every call.
- *
- * @param config The plugin's config.
- * @param stream Whether the call streams.
- * @returns Content type, accept, the extra headers, then credentials and organization.
- */
-export function headersFor(config: Config, stream: boolean): Record<string, string> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: stream ? "text/event-stream" : "application/json",
-    ...config.headers,
-  };
-  if (config.api_key) headers.authorization = `Bearer ${config.api_key}`;
-  if (config.organization) headers["openai-organization"] = config.organization;
-  if (config.project) headers["openai-project"] = config.project;
-  return headers;
 }

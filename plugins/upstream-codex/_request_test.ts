@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { PluginError } from "@vulpes/contract/plugin";
-import { baseUrlFor, headersFor, responsesBody } from "./_request.ts";
-import { configSchema } from "./config.ts";
+import { responsesBody } from "./_request.ts";
 
 const OPTIONS = { stream: false, store: false };
 
@@ -379,43 +378,4 @@ Deno.test("responsesBody() refuses unsupported fields, listing every one", () =>
     error.message,
     /^Cannot send the request through the Responses API: "n": not supported/,
   );
-});
-
-Deno.test("baseUrlFor() uses the config's base URL without its trailing slash", () => {
-  const config = configSchema.parse({ base_url: "http://127.0.0.1:1/v1/" });
-  assert.equal(baseUrlFor(config, { upstream: "u", model: "m" }), "http://127.0.0.1:1/v1");
-});
-
-Deno.test("baseUrlFor() accepts a route override only under an allowed prefix", () => {
-  const config = configSchema.parse({ allowed_base_urls: ["http://10.0.0."] });
-  const route = (base_url: unknown) => ({ upstream: "u", model: "m", options: { base_url } });
-  assert.equal(baseUrlFor(config, route("http://10.0.0.7:8000/v1/")), "http://10.0.0.7:8000/v1");
-  assert.throws(() => baseUrlFor(config, route("http://evil.test/v1")), (error) => {
-    assert.ok(error instanceof PluginError);
-    assert.equal(error.type, "bad_request");
-    assert.match(error.message, /Route option "base_url" "http:\/\/evil.test\/v1" is not allowed/);
-    return true;
-  });
-  assert.throws(() => baseUrlFor(config, route(5)), /Route option "base_url" must be a string/);
-});
-
-Deno.test("headersFor() sends credentials, organization, project and extra headers", () => {
-  const config = configSchema.parse({
-    api_key: "sk-test",
-    organization: "org-1",
-    project: "proj-1",
-    headers: { "X-Team": "core" },
-  });
-  assert.deepEqual(headersFor(config, true), {
-    "content-type": "application/json",
-    accept: "text/event-stream",
-    "X-Team": "core",
-    authorization: "Bearer sk-test",
-    "openai-organization": "org-1",
-    "openai-project": "proj-1",
-  });
-  assert.deepEqual(headersFor(configSchema.parse({}), false), {
-    "content-type": "application/json",
-    accept: "application/json",
-  });
 });

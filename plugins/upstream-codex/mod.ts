@@ -9,8 +9,13 @@
 import type { Route } from "@vulpes/contract/capabilities";
 import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin, PluginError } from "@vulpes/contract/plugin";
-import { UpstreamCall, upstreamError } from "@vulpes/contract/openai";
-import { baseUrlFor, headersFor, responsesBody } from "./_request.ts";
+import {
+  upstreamBaseUrl,
+  UpstreamCall,
+  upstreamError,
+  upstreamHeaders,
+} from "@vulpes/contract/openai";
+import { responsesBody } from "./_request.ts";
 import { chatCompletion } from "./_response.ts";
 import { relayEvents } from "./_stream.ts";
 import { type Config, configSchema } from "./config.ts";
@@ -57,12 +62,12 @@ async function chat(
 ) {
   const { route, request, stream } = params;
   const body = responsesBody(request, route.model, { stream, store: config.store });
-  const url = `${baseUrlFor(config, route)}/responses`;
+  const url = `${upstreamBaseUrl(config, route)}/responses`;
   const upstream = newCall(config, context, call);
   try {
     const response = await send(upstream, context, url, {
       method: "POST",
-      headers: headersFor(config, stream),
+      headers: upstreamHeaders(config, stream),
       body: JSON.stringify(body),
     });
     if (!stream) return { response: chatCompletion(await upstream.json(response)) };
@@ -78,9 +83,9 @@ async function models(config: Config, context: PluginContext, call: CallContext)
   const upstream = newCall(config, context, call);
   try {
     const route = { upstream: context.instance, model: "-" };
-    const response = await send(upstream, context, `${baseUrlFor(config, route)}/models`, {
+    const response = await send(upstream, context, `${upstreamBaseUrl(config, route)}/models`, {
       method: "GET",
-      headers: headersFor(config, false),
+      headers: upstreamHeaders(config, false),
     });
     const data = ((await upstream.json(response)) as { data?: unknown } | null)?.data;
     if (!Array.isArray(data)) {

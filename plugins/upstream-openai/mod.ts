@@ -7,10 +7,15 @@
 
 import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin } from "@vulpes/contract/plugin";
-import { UpstreamCall, upstreamError } from "@vulpes/contract/openai";
+import {
+  upstreamBaseUrl,
+  UpstreamCall,
+  upstreamError,
+  upstreamHeaders,
+} from "@vulpes/contract/openai";
 import { PluginError } from "@vulpes/contract/protocol";
 import type { Route } from "@vulpes/contract/capabilities";
-import { baseUrlFor, chatBody, headersFor } from "./_request.ts";
+import { chatBody } from "./_request.ts";
 import { relayChunks } from "./_stream.ts";
 import { type Config, configSchema } from "./config.ts";
 
@@ -29,12 +34,12 @@ async function post(
   body: Record<string, unknown>,
   stream: boolean,
 ): Promise<{ upstream: UpstreamCall; response: Response }> {
-  const url = `${baseUrlFor(config, route)}${path}`;
+  const url = `${upstreamBaseUrl(config, route)}${path}`;
   const upstream = newCall(config, context, call);
   try {
     const response = await upstream.fetch(url, {
       method: "POST",
-      headers: headersFor(config, stream),
+      headers: upstreamHeaders(config, stream),
       body: JSON.stringify(body),
     });
     if (!response.ok) {
@@ -149,9 +154,9 @@ export const plugin = definePlugin<Config>({
             const route = { upstream: context.instance, model: "-" };
             const upstream = newCall(config, context, call);
             try {
-              const response = await upstream.fetch(`${baseUrlFor(config, route)}/models`, {
+              const response = await upstream.fetch(`${upstreamBaseUrl(config, route)}/models`, {
                 method: "GET",
-                headers: headersFor(config, false),
+                headers: upstreamHeaders(config, false),
               });
               if (!response.ok) {
                 const text = await response.text().catch(() => "");
