@@ -41,6 +41,7 @@ export {
 } from "./definition.ts";
 export { createLogger, type CreateLoggerOptions, type LogLevel, Redactor } from "./logger.ts";
 export { EventQueue, type EventQueueOptions, type EventQueueStats } from "./event_queue.ts";
+export { shuffle, weightedPermutation } from "./random.ts";
 export { buildManifest, configJsonSchema } from "./manifest.ts";
 export { type ServedPlugin, servePlugin, type ServePluginOptions } from "./serve.ts";
 export { runPlugin, type RunPluginOptions } from "./run.ts";

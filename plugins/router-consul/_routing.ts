@@ -6,6 +6,7 @@
  * @module
  */
 
+import { weightedPermutation } from "@vulpes/contract/plugin";
 import type { HealthResult, Route } from "@vulpes/contract/capabilities";
 import type { Instance } from "./_consul.ts";
 import type { WatchState } from "./_watch.ts";
@@ -77,34 +78,6 @@ export function routesFor(
     deployment: idCounts.get(instance.id)! > 1 ? `${instance.node}/${instance.id}` : instance.id,
     options: { base_url: instance.baseUrl },
   }));
-}
-
-/**
- * A random permutation drawn by weight: the first item with probability weight / total, the
- * next among the rest the same way, and so on. Weights must be positive.
- */
-export function weightedPermutation<T>(
-  items: readonly T[],
-  weightOf: (item: T) => number,
-  random: () => number,
-): T[] {
-  const rest = [...items];
-  const out: T[] = [];
-  while (rest.length > 0) {
-    const total = rest.reduce((sum, item) => sum + weightOf(item), 0);
-    const r = random() * total;
-    let chosen = rest.length - 1; // also the answer when rounding leaves r at the very top
-    let cumulative = 0;
-    for (let i = 0; i < rest.length; i++) {
-      cumulative += weightOf(rest[i]!);
-      if (r < cumulative) {
-        chosen = i;
-        break;
-      }
-    }
-    out.push(rest.splice(chosen, 1)[0]!);
-  }
-  return out;
 }
 
 /** The public model names of the instances, sorted (`*` is no name). */

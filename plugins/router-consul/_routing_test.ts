@@ -9,7 +9,6 @@ import {
   routesFor,
   servedModels,
   unavailableMessage,
-  weightedPermutation,
 } from "./_routing.ts";
 import type { WatchState } from "./_watch.ts";
 
@@ -95,14 +94,6 @@ Deno.test("routesFor() orders by weight with the context's seeded random source"
     first,
     routesFor(instances, "m", "u", createTestContext().random).map((r) => r.deployment),
   );
-});
-
-Deno.test("weightedPermutation() picks by cumulative weight and copes with a random number of 1", () => {
-  const items = ["a", "b", "c"];
-  const weights: Record<string, number> = { a: 1, b: 2, c: 1 };
-  assert.deepEqual(weightedPermutation(items, (x) => weights[x]!, () => 0.3), ["b", "a", "c"]);
-  assert.deepEqual(weightedPermutation(items, (x) => weights[x]!, () => 1), ["c", "b", "a"]);
-  assert.deepEqual(weightedPermutation([], () => 1, () => 0), []);
 });
 
 Deno.test("freshnessOf() and poolOf() keep a stale set until max_stale, then drop it", () => {

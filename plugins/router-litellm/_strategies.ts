@@ -7,6 +7,7 @@
  * @module
  */
 
+import { shuffle } from "@vulpes/contract/plugin";
 import type { Strategy } from "./config.ts";
 import { average, type DeploymentState, inFlight } from "./_state.ts";
 
@@ -99,16 +100,6 @@ export function sortShuffled<T>(
   const keyed = shuffle(items, random).map((item) => ({ item, value: metric(item) }));
   keyed.sort((a, b) => a.value - b.value); // stable: the shuffle decides ties
   return keyed.map((entry) => entry.item);
-}
-
-/** A uniform random permutation (Fisher–Yates); the input is not changed. */
-export function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.min(i, Math.floor(unit(random) * (i + 1)));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /**

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { shuffle, weightedPermutation } from "@vulpes/contract/plugin";
 import type { Route } from "@vulpes/contract/capabilities";
 import type { Config, ModelConfig } from "./config.ts";
 
@@ -131,44 +132,6 @@ export function routesFor(resolved: Resolved, random: () => number): Route[] {
   });
 }
 
-/** A uniform random permutation (Fisher–Yates); the input is not changed. */
-export function shuffle<T>(items: readonly T[], random: () => number): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = pick(i + 1, random);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-/**
- * A random permutation drawn by weight: the first item with probability weight / total, the
- * next among the rest the same way, and so on. Weights must be positive.
- */
-export function weightedPermutation<T>(
-  items: readonly T[],
-  weightOf: (item: T) => number,
-  random: () => number,
-): T[] {
-  const rest = [...items];
-  const out: T[] = [];
-  while (rest.length > 0) {
-    const total = rest.reduce((sum, item) => sum + weightOf(item), 0);
-    const r = random() * total;
-    let index = rest.length - 1; // also the answer when rounding leaves r at the very top
-    let cumulative = 0;
-    for (let i = 0; i < rest.length; i++) {
-      cumulative += weightOf(rest[i]!);
-      if (r < cumulative) {
-        index = i;
-        break;
-      }
-    }
-    out.push(rest.splice(index, 1)[0]!);
-  }
-  return out;
-}
-
 /** Every name a request may use: exact keys, aliases and patterns, sorted. */
 export function servedNames(table: RoutingTable): string[] {
   return [...table.exact.keys(), ...table.aliases.keys(), ...table.patterns.map((p) => p.key)]
@@ -198,10 +161,6 @@ export function notServedMessage(requested: string, served: readonly string[]): 
 }
 
 /** An index in [0, n), even from a random source that strays out of [0, 1). */
-function pick(n: number, random: () => number): number {
-  const index = Math.floor(random() * n);
-  return index >= 0 && index < n ? index : n - 1;
-}
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
