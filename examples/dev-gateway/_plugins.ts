@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CapabilityName } from "@vulpes/contract/capabilities";
+import { type CapabilityName, type Manifest, secretFields } from "@vulpes/contract/capabilities";
 import {
   type AuthenticatorClient,
   authenticatorClient,
@@ -124,20 +124,30 @@ async function checkBinary(config: GatewayConfig, plugin: PluginConfig): Promise
   } catch {
     return [`${at}: source.path: "${plugin.command}" does not exist (run "make build"?)`];
   }
-  let declared: CapabilityName[];
+  let manifest: Manifest;
   try {
-    declared = (await describePlugin(plugin.command)).capabilities;
+    manifest = await describePlugin(plugin.command);
   } catch (error) {
     return [`${at}: source.path: ${(error as Error).message}`];
   }
-  return plugin.capabilities.flatMap((capability, i) =>
+  const declared = manifest.capabilities;
+  const undeclared = plugin.capabilities.flatMap((capability, i) =>
     declared.includes(capability) ? [] : [
       `${at}: capabilities[${i}]: "${capability}" is not declared by "${plugin.command}" (it declares ${
         declared.join(", ")
       })`,
     ]
   );
+  // A secret field holds a reference, never the secret itself: gateway.yaml is not a vault.
+  const literals = secretFields(manifest.config_schema, plugin.rawConfig)
+    .filter((field) => !SECRET_REFERENCE.test(field.value))
+    .map((field) =>
+      `${at}: config.${field.path}: a secret field: write it as \${secret:NAME} and keep the value in a secret provider, not in this file`
+    );
+  return [...undeclared, ...literals];
 }
+
+const SECRET_REFERENCE = /^\$\{secret:[A-Za-z_][A-Za-z0-9_]*\}$/;
 
 interface Started {
   plugin: PluginHandle;

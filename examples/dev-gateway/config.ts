@@ -71,6 +71,8 @@ export interface PluginConfig {
   timeoutMs: number;
   /** The config block, secrets resolved; the only part of gateway.yaml the plugin sees. */
   config: unknown;
+  /** The config block as written, `${secret:…}` references unresolved. */
+  rawConfig: unknown;
 }
 
 /** A loaded gateway.yaml. */
@@ -188,6 +190,7 @@ export function parseConfig(
       timeoutMs: plugin.timeout_ms ??
         (isUpstream ? DEFAULT_TIMEOUT_MS.upstream_provider : DEFAULT_TIMEOUT_MS.other),
       config,
+      rawConfig: plugin.config ?? {},
     };
   });
   return { file, server, plugins: out, secrets: found };

@@ -45,6 +45,12 @@ Deno.test("router-consul routes a request to an instance found in Consul", async
     });
     try {
       const client = new OpenAI({ apiKey: "x", baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+      // Under load the first blocking query may answer after the gateway is up: wait for it.
+      const deadline = Date.now() + 20_000;
+      while (!(await client.models.list()).data.some((m) => m.id === "llama-3.1-8b")) {
+        assert.ok(Date.now() < deadline, "the instance never appeared in /v1/models");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       const answer = await client.chat.completions.create({
         model: "llama-3.1-8b",
         messages: [{ role: "user", content: "Hello" }],

@@ -131,3 +131,4 @@ export {
 } from "./observer.ts";
 export { type CapabilityHandlers, METHODS, methodsOf, type MethodSpec } from "./methods.ts";
 export { check, formatPath, parseParams, summarizeIssues } from "./validate.ts";
+export { SECRET_KEYWORD, type SecretField, secretFields } from "./secret_fields.ts";
