@@ -1,8 +1,10 @@
 /**
  * The upstream call with fallbacks: routes are tried in order; an attempt that fails with a
  * 5xx (or no status), a timeout, an unavailable upstream or a rate limit moves on to the next
- * route, a 4xx does not. The router gets feedback after each attempt. A stream can fall back
- * only until its first chunk: {@linkcode startStream} resolves then.
+ * route, a 4xx does not. A route with `fallback_on` is tried only after a failure of one of
+ * its kinds (`content_policy`: the upstream refused the content). The router gets feedback
+ * after each attempt. A stream can fall back only until its first chunk: {@linkcode
+ * startStream} resolves then.
  *
  * @module
  */
@@ -35,6 +37,26 @@ export function isRetryable(error: unknown): boolean {
     return typeof status !== "number" || status >= 500;
   }
   return ["upstream_timeout", "unavailable", "rate_limited"].includes(error.type);
+}
+
+/**
+ * The kind of a failure, as routes name it in `fallback_on` and feedback reports it:
+ * `content_policy` when the upstream refused the content, else the plugin error type.
+ */
+export function errorTypeOf(error: unknown): string {
+  if (error instanceof PluginError) {
+    return error.data.code === "content_policy" ? "content_policy" : error.type;
+  }
+  return error instanceof DOMException ? error.name : "internal";
+}
+
+/**
+ * Whether a route is tried after the attempts so far: a route with `fallback_on` only after a
+ * failure of one of its kinds; any other route first, or after a failure worth another route.
+ */
+function eligible(route: Route, last: unknown, tried: boolean): boolean {
+  if (route.fallback_on) return tried && route.fallback_on.includes(errorTypeOf(last));
+  return !tried || isRetryable(last);
 }
 
 type Outcome = "success" | "error" | "rate_limited" | "timeout";
@@ -76,6 +98,7 @@ export function reportAttempt(
       ...(result.ttftMs !== undefined ? { ttft_ms: Math.round(result.ttftMs) } : {}),
       ...(result.usage ? { usage: result.usage } : {}),
       ...(retry !== undefined ? { retry_after_ms: retry } : {}),
+      ...(error !== undefined ? { error_type: errorTypeOf(error) } : {}),
     });
   } catch { /* feedback is best effort */ }
   attempt.events.emit(
@@ -119,14 +142,17 @@ function upstreamOf(
  * @param attempt The attempt context.
  * @param call The call for one route.
  * @returns The answer and the route that gave it.
- * @throws The last route's error, or the first error that is not retryable.
+ * @throws The last attempt's error, when no route that the failures allow is left.
  */
 export async function withFallbacks<T extends { response: Record<string, unknown> }>(
   attempt: AttemptContext,
   call: (upstream: Bound<UpstreamProviderClient>, route: Route) => Promise<T>,
 ): Promise<{ value: T; route: Route }> {
   let last: unknown;
+  let tried = false;
   for (const route of attempt.routing.routes) {
+    if (!eligible(route, last, tried)) continue;
+    tried = true;
     const started = performance.now();
     try {
       const value = await call(upstreamOf(attempt, route), route);
@@ -139,7 +165,6 @@ export async function withFallbacks<T extends { response: Record<string, unknown
     } catch (error) {
       if (attempt.context.signal.aborted) throw attempt.context.signal.reason;
       reportAttempt(attempt, route, { error, latencyMs: performance.now() - started });
-      if (!isRetryable(error)) throw error;
       last = error;
     }
   }
@@ -170,14 +195,17 @@ export interface StartedStream {
  * @param attempt The attempt context.
  * @param request The request body for the upstream (model replaced per route).
  * @returns The started stream.
- * @throws The last route's error, or the first error that is not retryable.
+ * @throws The last attempt's error, when no route that the failures allow is left.
  */
 export async function startStream(
   attempt: AttemptContext,
   request: Record<string, unknown>,
 ): Promise<StartedStream> {
   let last: unknown;
+  let tried = false;
   for (const route of attempt.routing.routes) {
+    if (!eligible(route, last, tried)) continue;
+    tried = true;
     const startedAt = performance.now();
     try {
       const stream = openStream(attempt, upstreamOf(attempt, route), route, request, startedAt);
@@ -187,7 +215,6 @@ export async function startStream(
     } catch (error) {
       if (attempt.context.signal.aborted) throw attempt.context.signal.reason;
       reportAttempt(attempt, route, { error, latencyMs: performance.now() - startedAt });
-      if (!isRetryable(error)) throw error;
       last = error;
     }
   }

@@ -52,6 +52,12 @@ export interface Route {
   deployment?: string;
   /** Upstream-specific options, e.g. `base_url` of a discovered instance. */
   options?: Record<string, unknown>;
+  /**
+   * Try this route only after an attempt failed with one of these error types (e.g.
+   * `["content_policy"]` for LiteLLM's content-policy fallbacks); absent: after any failure
+   * worth another route (5xx, timeouts, rate limits, an unavailable upstream).
+   */
+  fallback_on?: string[];
 }
 
 /** Schema of {@linkcode Identity}. */
@@ -82,6 +88,7 @@ export const routeSchema: z.ZodType<Route> = z.object({
   model: z.string().min(1),
   deployment: z.string().min(1).optional(),
   options: z.record(z.string(), z.unknown()).optional(),
+  fallback_on: z.array(z.string().min(1)).min(1).optional(),
 }) as z.ZodType<Route>;
 
 /** A handler's result, synchronous or not. */

@@ -56,6 +56,11 @@ export interface FeedbackParams {
   usage?: Usage;
   /** The upstream's retry hint. */
   retry_after_ms?: number;
+  /**
+   * Why the attempt failed: the plugin error type (`upstream_error`, `bad_request`, …), or
+   * `content_policy` when the upstream refused the content.
+   */
+  error_type?: string;
 }
 
 /** Result of `router.models`. */
@@ -101,6 +106,7 @@ export const feedbackParamsSchema: z.ZodType<FeedbackParams> = z.object({
   ttft_ms: z.number().nonnegative().optional(),
   usage: usageSchema.optional(),
   retry_after_ms: z.number().nonnegative().optional(),
+  error_type: z.string().min(1).optional(),
 }) as z.ZodType<FeedbackParams>;
 
 /** Schema of the (empty) params of `router.models`. */

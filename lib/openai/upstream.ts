@@ -289,6 +289,7 @@ function parseDuration(text: string | null): number | undefined {
  *
  * | upstream | type | status for the client |
  * |---|---|---|
+ * | 400 with code `content_policy_violation` or `content_filter` | `bad_request`, `data.code: "content_policy"` | 400 |
  * | 400, 413, 422 | `bad_request` | the same |
  * | 401 | `upstream_error` | 502 (the gateway's credentials, not the client's) |
  * | 403 | `forbidden` | 403 |
@@ -322,6 +323,13 @@ export function upstreamError(
   const message = upstreamMessage(body);
   const detail = message ? `: ${message}` : "";
   const data = { upstream_status: status };
+  if (status === 400 && isContentPolicy(body)) {
+    return new PluginError("bad_request", `The upstream refused the content (400)${detail}`, {
+      ...data,
+      status,
+      code: "content_policy",
+    });
+  }
   if (status === 400 || status === 413 || status === 422) {
     return new PluginError("bad_request", `The upstream refused the request (${status})${detail}`, {
       ...data,
@@ -380,6 +388,17 @@ export function upstreamMessage(body: string): string {
     if (typeof parsed?.error === "string") return parsed.error.slice(0, 2000);
   } catch { /* not JSON */ }
   return body.trim().slice(0, 500);
+}
+
+/** OpenAI's `content_policy_violation`, Azure's `content_filter`. */
+function isContentPolicy(body: string): boolean {
+  try {
+    const error = JSON.parse(body)?.error;
+    return ["content_policy_violation", "content_filter"].includes(error?.code) ||
+      error?.type === "content_filter";
+  } catch {
+    return false;
+  }
 }
 
 function paramOf(body: string): { param?: string } {

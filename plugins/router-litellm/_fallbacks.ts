@@ -18,8 +18,8 @@ import { type Candidate, orderCandidates } from "./_strategies.ts";
 /** At most this many names are listed in a "not served" message. */
 export const MAX_LISTED_MODELS = 50;
 
-/** Marker put into `options` of content-policy fallback routes. */
-export const CONTENT_POLICY_MARK = { fallback_on: "content_policy" } as const;
+/** Content-policy fallback routes are tried only after the upstream refused the content. */
+export const CONTENT_POLICY_ONLY: string[] = ["content_policy"];
 
 /** A deployment, compiled. */
 export interface Deployment extends Candidate {
@@ -215,7 +215,7 @@ export function planRoutes(
         first ??= d;
         routes.push(d.route);
       } else {
-        routes.push({ ...d.route, options: { ...d.route.options, ...CONTENT_POLICY_MARK } });
+        routes.push({ ...d.route, fallback_on: CONTENT_POLICY_ONLY });
       }
     }
   }

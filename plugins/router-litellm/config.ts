@@ -122,7 +122,7 @@ export const configSchema = z.strictObject({
     "`[{<group>: [<group>, …]}]`: groups tried when the request's estimated tokens exceed the context of some of the group's deployments",
   ),
   content_policy_fallbacks: fallbackListSchema.describe(
-    '`[{<group>: [<group>, …]}]`: groups appended last, marked `options.fallback_on: "content_policy"` (see README: the core decides)',
+    '`[{<group>: [<group>, …]}]`: groups appended last, with `fallback_on: ["content_policy"]`: tried only after the upstream refused the content',
   ),
   max_fallbacks: z.number().int().min(0).default(5).describe(
     "At most this many fallback groups per request, all kinds together",
