@@ -59,6 +59,14 @@ function eligible(route: Route, last: unknown, tried: boolean): boolean {
   return !tried || isRetryable(last);
 }
 
+/** A router that answered only with `fallback_on` routes left nothing to try first. */
+function noFirstRoute(attempt: AttemptContext): PluginError {
+  return new PluginError(
+    "unavailable",
+    `Router "${attempt.routing.router.plugin.name}" returned no route to try first: every route has fallback_on`,
+  );
+}
+
 type Outcome = "success" | "error" | "rate_limited" | "timeout";
 
 function outcomeOf(error: unknown): Outcome {
@@ -168,7 +176,7 @@ export async function withFallbacks<T extends { response: Record<string, unknown
       last = error;
     }
   }
-  throw last;
+  throw last ?? noFirstRoute(attempt);
 }
 
 /** A stream that has produced its first chunk (or ended without any). */
@@ -218,7 +226,7 @@ export async function startStream(
       last = error;
     }
   }
-  throw last;
+  throw last ?? noFirstRoute(attempt);
 }
 
 function openStream(
