@@ -218,7 +218,18 @@ async function readBody(
   try {
     body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    throw httpError(400, "Request body is not valid JSON", "invalid_request_error", "invalid_json");
+    // The body is parsed as JSON whatever its Content-Type (lenient for clients that label it
+    // text/plain); a wrong type is named here, being the usual cause (curl -d without -H).
+    const type = request.headers.get("content-type");
+    const hint = type !== null && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)
+      ? ` (Content-Type is "${type.slice(0, 100)}": send application/json)`
+      : "";
+    throw httpError(
+      400,
+      `Request body is not valid JSON${hint}`,
+      "invalid_request_error",
+      "invalid_json",
+    );
   }
   if (!isRecord(body)) {
     throw httpError(400, "Request body must be a JSON object", "invalid_request_error");

@@ -52,7 +52,20 @@ export interface PluginDefinition<Config = unknown> {
   config: z.ZodType<Config>;
   /** Build the handlers from a valid config; called once, at `initialize`. */
   create(config: Config, context: PluginContext): MaybePromise<PluginInstance>;
+  /**
+   * The scoped values its build grants (the `=…` lists of its `--allow-*` flags), so that
+   * `--describe` can report such a grant as `"partial"`: Deno answers a bare permission query
+   * with `partial: false` when only scoped values are granted. Values are paths (read, write,
+   * ffi), hosts (net), variable names (env), commands (run) or kinds (sys). Loopback hosts and
+   * every sys kind are checked without being listed.
+   *
+   * @default {{}}
+   */
+  permissionScopes?: Partial<Record<PermissionName, string[]>>;
 }
+
+/** A permission a plugin may be granted. */
+export type PermissionName = "read" | "write" | "net" | "env" | "run" | "sys" | "ffi";
 
 /**
  * Check a definition once, when it is built, and return it typed.

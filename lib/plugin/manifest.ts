@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Manifest, PermissionGrant } from "../capabilities/lifecycle.ts";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
-import type { PluginDefinition } from "./definition.ts";
+import type { PermissionName, PluginDefinition } from "./definition.ts";
 
 const PERMISSION_NAMES = ["read", "write", "net", "env", "run", "sys", "ffi"] as const;
 
@@ -46,7 +46,7 @@ export function buildManifest(definition: PluginDefinition<unknown>): Manifest {
     protocol_version: PROTOCOL_VERSION,
     capabilities: [...definition.capabilities],
     config_schema: configJsonSchema(definition.config),
-    permissions: grantedPermissions(),
+    permissions: grantedPermissions(definition.permissionScopes ?? {}),
   };
 }
 
@@ -73,15 +73,63 @@ export function configJsonSchema(schema: z.ZodType): Record<string, unknown> {
   >;
 }
 
-function grantedPermissions(): Record<string, PermissionGrant> {
+/** Values checked for a scoped grant even when a definition lists none. */
+const COMMON_SCOPES: Partial<Record<PermissionName, string[]>> = {
+  net: ["127.0.0.1", "0.0.0.0", "localhost", "[::1]"],
+  sys: [
+    "hostname",
+    "osRelease",
+    "osUptime",
+    "loadavg",
+    "networkInterfaces",
+    "systemMemoryInfo",
+    "uid",
+    "gid",
+    "username",
+    "cpus",
+    "homedir",
+    "statfs",
+    "getPriority",
+    "setPriority",
+    "userInfo",
+  ],
+};
+
+const SCOPE_KEY: Record<PermissionName, string> = {
+  read: "path",
+  write: "path",
+  ffi: "path",
+  net: "host",
+  env: "variable",
+  run: "command",
+  sys: "kind",
+};
+
+function query(descriptor: Record<string, string>): Deno.PermissionStatus | undefined {
+  try {
+    return Deno.permissions.querySync(descriptor as unknown as Deno.PermissionDescriptor);
+  } catch {
+    return undefined; // a value this runtime does not know (e.g. a sys kind)
+  }
+}
+
+function grantedPermissions(
+  scopes: Partial<Record<PermissionName, string[]>>,
+): Record<string, PermissionGrant> {
   const granted: Record<string, PermissionGrant> = {};
   for (const name of PERMISSION_NAMES) {
-    try {
-      const status = Deno.permissions.querySync({ name } as Deno.PermissionDescriptor);
-      granted[name] = status.state === "granted" ? "all" : status.partial ? "partial" : "none";
-    } catch {
-      granted[name] = "none";
+    const status = query({ name });
+    if (status?.state === "granted") {
+      granted[name] = "all";
+      continue;
     }
+    // Deno 2.9 reports partial: false for a bare query when only scoped values are granted,
+    // so a scoped grant shows by querying the values themselves.
+    const values = [...(scopes[name] ?? []), ...(COMMON_SCOPES[name] ?? [])];
+    const scoped = values.some((value) =>
+      query({ name, [SCOPE_KEY[name]]: value })?.state === "granted"
+    );
+    granted[name] = status?.partial || scoped ? "partial" : "none";
   }
   return granted;
 }

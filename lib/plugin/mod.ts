@@ -34,6 +34,7 @@
 
 export {
   definePlugin,
+  type PermissionName,
   type PluginContext,
   type PluginDefinition,
   type PluginInstance,

@@ -36,6 +36,11 @@ export class RawSession {
     ];
   }
 
+  /** The process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Write raw text (a newline is not added). */
   async write(text: string | Uint8Array): Promise<void> {
     await this.#writer.write(typeof text === "string" ? new TextEncoder().encode(text) : text);

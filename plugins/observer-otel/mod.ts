@@ -14,6 +14,23 @@ import { OtelPipeline } from "./_otel.ts";
 import { childSpan, requestSpan, type SpanOptions } from "./_spans.ts";
 import { type Config, configSchema } from "./config.ts";
 
+/**
+ * The environment variables the OTLP exporters read even when every option is passed (the
+ * `--allow-env` list of the build task), so that `--describe` reports `env: "partial"`.
+ */
+export const OTEL_ENV_NAMES: string[] = ["", "TRACES_", "METRICS_"].flatMap((signal) =>
+  [
+    "ENDPOINT",
+    "HEADERS",
+    "TIMEOUT",
+    "COMPRESSION",
+    "CERTIFICATE",
+    "CLIENT_CERTIFICATE",
+    "CLIENT_KEY",
+  ]
+    .map((suffix) => `OTEL_EXPORTER_OTLP_${signal}${suffix}`)
+);
+
 /** Health turns `degraded` for this long after events were dropped. */
 export const DROP_DEGRADED_MS = 60_000;
 
@@ -25,6 +42,7 @@ export const plugin = definePlugin<Config>({
     "Exports observer events as OpenTelemetry traces and GenAI metrics over OTLP/HTTP (JSON or protobuf)",
   capabilities: ["observer"],
   config: configSchema,
+  permissionScopes: { env: OTEL_ENV_NAMES },
   create(config, context) {
     const { logger, now } = context;
     const options: SpanOptions = {
