@@ -1,7 +1,8 @@
 /**
  * Tools for testing plugins: an in-memory transport pair, a context for handler tests, a
  * conformance check that any plugin binary can be put through, and fake servers over real
- * HTTP (OpenAI-compatible APIs, Consul) that tests start on 127.0.0.1.
+ * HTTP (OpenAI-compatible APIs, Consul) that tests start on 127.0.0.1, and a throwaway PostgreSQL
+ * server.
  *
  * @example Run the conformance check from the command line (in this repository)
  * ```sh
@@ -40,3 +41,5 @@ export {
   type FakeConsulStatus,
   startFakeConsul,
 } from "./fake_consul.ts";
+export { startS3, type StartS3Options, type TestS3 } from "./s3.ts";
+export { startPostgres, type StartPostgresOptions, type TestPostgres } from "./postgres.ts";

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { startS3, type TestS3 } from "./s3.ts";
+
+function client(s3: TestS3): S3Client {
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    maxAttempts: 1,
+  });
+}
+
+Deno.test("startS3() serves the S3 API with the buckets asked for", async () => {
+  const s3 = await startS3({ buckets: ["transcripts", "other-bucket"] });
+  const s3Client = client(s3);
+  try {
+    assert.equal(s3.bucket, "transcripts");
+    assert.match(s3.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+    await s3Client.send(
+      new PutObjectCommand({ Bucket: "transcripts", Key: "a/b.txt", Body: "hello" }),
+    );
+    const got = await s3Client.send(
+      new GetObjectCommand({ Bucket: "transcripts", Key: "a/b.txt" }),
+    );
+    assert.equal(await got.Body!.transformToString(), "hello");
+    await s3Client.send(new CreateBucketCommand({ Bucket: "made-later" }));
+  } finally {
+    s3Client.destroy();
+    await s3.close();
+  }
+});
+
+Deno.test("startS3() stop() refuses connections and start() comes back with the same data", async () => {
+  const s3 = await startS3({ buckets: ["transcripts"] });
+  const s3Client = client(s3);
+  try {
+    await s3Client.send(new PutObjectCommand({ Bucket: "transcripts", Key: "k", Body: "v" }));
+    await s3.stop();
+    await assert.rejects(
+      s3Client.send(new PutObjectCommand({ Bucket: "transcripts", Key: "k2", Body: "v" })),
+    );
+    await s3.start();
+    const listed = await s3Client.send(new ListObjectsV2Command({ Bucket: "transcripts" }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key), ["k"]);
+    assert.equal(s3.endpoint, `http://127.0.0.1:${s3.port}`);
+  } finally {
+    s3Client.destroy();
+    await s3.close();
+  }
+  await assert.rejects(Deno.stat(s3.directory));
+});
