@@ -13,7 +13,7 @@ import type { ChatMessage, Identity, Usage } from "@vulpes/contract/capabilities
 import { cacheKey, errorBodyOf } from "@vulpes/contract/openai";
 import type { ChatCompletion, ChatCompletionChunk } from "@vulpes/contract/openai";
 import { PluginError } from "@vulpes/contract/protocol";
-import { closedFailure, isPluginFailure, toHttpError } from "./_errors.ts";
+import { closedFailure, httpError, isPluginFailure, toHttpError } from "./_errors.ts";
 import type { EventSink } from "./_observe.ts";
 import { assembleCompletion, completionToChunks, createSseWriter } from "./_sse.ts";
 import {
@@ -98,6 +98,12 @@ async function afterLimits(
     const { prompt: _prompt, ...rest } = body;
     body = { ...rest, messages };
   }
+  const tags = tagsOf(body);
+  if ("tags" in body) {
+    // Routing input, not an upstream parameter (LiteLLM's request tags).
+    const { tags: _tags, ...rest } = body;
+    body = rest;
+  }
   const stream = kind === "chat" && body.stream === true;
   const cache = await lookup(request, body);
   if (cache.hit) {
@@ -108,6 +114,7 @@ async function afterLimits(
     model,
     stream,
     estimatedTokens: estimated,
+    ...(tags ? { tags } : {}),
   });
   const attempt: AttemptContext = {
     context,
@@ -362,4 +369,19 @@ function sse(body: ReadableStream<Uint8Array>, headers: Headers): Response {
   headers.set("content-type", "text/event-stream; charset=utf-8");
   headers.set("cache-control", "no-cache");
   return new Response(body, { status: 200, headers });
+}
+
+/** The request's routing tags (`"tags": ["…"]` in the body), or undefined. */
+function tagsOf(body: Record<string, unknown>): string[] | undefined {
+  const tags = body.tags;
+  if (tags === undefined) return undefined;
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === "string" && tag !== "")) {
+    throw httpError(
+      400,
+      '"tags" must be an array of non-empty strings',
+      "invalid_request_error",
+      "invalid_tags",
+    );
+  }
+  return tags;
 }

@@ -278,7 +278,7 @@ export interface Routing {
 export async function route(
   context: StageContext,
   identity: Identity,
-  request: { model: string; stream: boolean; estimatedTokens: number },
+  request: { model: string; stream: boolean; estimatedTokens: number; tags?: string[] },
 ): Promise<Routing> {
   for (const router of context.plugins.routers) {
     try {
@@ -293,7 +293,11 @@ export async function route(
               ...(identity.tenant ? { tenant: identity.tenant } : {}),
               groups: identity.groups,
             },
-            request: { stream: request.stream, estimated_tokens: request.estimatedTokens },
+            request: {
+              stream: request.stream,
+              estimated_tokens: request.estimatedTokens,
+              ...(request.tags ? { tags: request.tags } : {}),
+            },
           }, options(context, router.plugin)),
       );
       if (answer.ok) return { routes: answer.value.routes, router };

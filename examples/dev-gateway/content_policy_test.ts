@@ -92,3 +92,59 @@ Deno.test("a content-policy refusal falls back to the content_policy_fallbacks g
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("request tags reach the router and select the tagged deployments; they never go upstream", async () => {
+  const free = await startFakeOpenAI();
+  const paid = await startFakeOpenAI();
+  const dir = await Deno.makeTempDir();
+  const upstream = (name: string, url: string) => ({
+    name,
+    source: { type: "filesystem", path: bin("upstream-openai") },
+    capabilities: ["upstream_provider"],
+    config: { base_url: `${url}/v1` },
+  });
+  const file = writeConfig(dir, {
+    server: { listen: "127.0.0.1:0" },
+    plugins: [
+      {
+        name: "router",
+        source: { type: "filesystem", path: bin("router-litellm") },
+        capabilities: ["router"],
+        config: {
+          num_retries: 0,
+          enable_tag_filtering: true,
+          model_list: [
+            { model_name: "gpt-4o", upstream: "free", model: "gpt-4o", tags: ["free"] },
+            { model_name: "gpt-4o", upstream: "paid", model: "gpt-4o", tags: ["paid"] },
+          ],
+        },
+      },
+      upstream("free", free.url),
+      upstream("paid", paid.url),
+    ],
+  });
+  const gateway = await startGatewayProcess(file);
+  const ask = (tags: unknown) =>
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o", tags, messages: [{ role: "user", content: "hi" }] }),
+    });
+  try {
+    for (let i = 0; i < 5; i++) {
+      const answer = await ask(["paid"]);
+      assert.equal(answer.headers.get("x-vulpes-upstream"), "paid");
+      await answer.body?.cancel();
+    }
+    assert.equal(free.requests.length, 0);
+    assert.equal((paid.requests[0]!.body as Record<string, unknown>).tags, undefined);
+    const bad = await ask("paid");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error.message, /"tags" must be an array/);
+  } finally {
+    await gateway.stop();
+    await free.close();
+    await paid.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
