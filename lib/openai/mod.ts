@@ -30,6 +30,8 @@ export type {
   OpenAIErrorBody,
 } from "./types.ts";
 export {
+  CallCounter,
+  type CallCounts,
   retryAfterMs,
   safeOrigin,
   UpstreamCall,

@@ -409,3 +409,58 @@ function paramOf(body: string): { param?: string } {
     return {};
   }
 }
+
+/** What {@linkcode CallCounter} counts, for an upstream plugin's `health` detail. */
+export interface CallCounts {
+  /** Calls started. */
+  calls: number;
+  /** Calls that failed. */
+  failures: number;
+  /** Calls running now. */
+  in_flight: number;
+}
+
+/**
+ * Counts an upstream plugin's calls: started, failed, in flight.
+ *
+ * @example Count a failing call
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CallCounter } from "./upstream.ts";
+ *
+ * const counter = new CallCounter();
+ * await counter.track(() => Promise.reject(new Error("down"))).catch(() => {});
+ * assert.deepEqual(counter.counts(), { calls: 1, failures: 1, in_flight: 0 });
+ * ```
+ */
+export class CallCounter {
+  #counts: CallCounts = { calls: 0, failures: 0, in_flight: 0 };
+
+  /**
+   * Run one call and count it.
+   *
+   * @param work The call.
+   * @returns What the call returns.
+   */
+  async track<T>(work: () => Promise<T>): Promise<T> {
+    this.#counts.calls++;
+    this.#counts.in_flight++;
+    try {
+      return await work();
+    } catch (error) {
+      this.#counts.failures++;
+      throw error;
+    } finally {
+      this.#counts.in_flight--;
+    }
+  }
+
+  /**
+   * The counts now.
+   *
+   * @returns A copy of the counts.
+   */
+  counts(): CallCounts {
+    return { ...this.#counts };
+  }
+}

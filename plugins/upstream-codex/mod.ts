@@ -10,6 +10,7 @@ import type { Route } from "@vulpes/contract/capabilities";
 import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin, PluginError } from "@vulpes/contract/plugin";
 import {
+  CallCounter,
   upstreamBaseUrl,
   UpstreamCall,
   upstreamError,
@@ -19,12 +20,6 @@ import { responsesBody } from "./_request.ts";
 import { chatCompletion } from "./_response.ts";
 import { relayEvents } from "./_stream.ts";
 import { type Config, configSchema } from "./config.ts";
-
-interface Counters {
-  calls: number;
-  failures: number;
-  in_flight: number;
-}
 
 function newCall(config: Config, context: PluginContext, call: CallContext): UpstreamCall {
   return new UpstreamCall({
@@ -113,19 +108,8 @@ export const plugin = definePlugin<Config>({
   capabilities: ["upstream_provider"],
   config: configSchema,
   create(config, context) {
-    const counters: Counters = { calls: 0, failures: 0, in_flight: 0 };
-    async function counted<T>(work: () => Promise<T>): Promise<T> {
-      counters.calls++;
-      counters.in_flight++;
-      try {
-        return await work();
-      } catch (error) {
-        counters.failures++;
-        throw error;
-      } finally {
-        counters.in_flight--;
-      }
-    }
+    const counter = new CallCounter();
+    const counted = <T>(work: () => Promise<T>) => counter.track(work);
     return {
       upstream_provider: {
         chat: function upstreamChat(params, call) {
@@ -136,7 +120,7 @@ export const plugin = definePlugin<Config>({
         },
       },
       health() {
-        return { status: "ok", detail: { ...counters } };
+        return { status: "ok", detail: { ...counter.counts() } };
       },
     };
   },

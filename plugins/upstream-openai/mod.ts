@@ -8,6 +8,7 @@
 import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin } from "@vulpes/contract/plugin";
 import {
+  CallCounter,
   upstreamBaseUrl,
   UpstreamCall,
   upstreamError,
@@ -18,12 +19,6 @@ import type { Route } from "@vulpes/contract/capabilities";
 import { chatBody } from "./_request.ts";
 import { relayChunks } from "./_stream.ts";
 import { type Config, configSchema } from "./config.ts";
-
-interface Counters {
-  calls: number;
-  failures: number;
-  in_flight: number;
-}
 
 async function post(
   config: Config,
@@ -105,19 +100,8 @@ export const plugin = definePlugin<Config>({
   capabilities: ["upstream_provider"],
   config: configSchema,
   create(config, context) {
-    const counters: Counters = { calls: 0, failures: 0, in_flight: 0 };
-    async function counted<T>(work: () => Promise<T>): Promise<T> {
-      counters.calls++;
-      counters.in_flight++;
-      try {
-        return await work();
-      } catch (error) {
-        counters.failures++;
-        throw error;
-      } finally {
-        counters.in_flight--;
-      }
-    }
+    const counter = new CallCounter();
+    const counted = <T>(work: () => Promise<T>) => counter.track(work);
     return {
       upstream_provider: {
         chat: function chat({ route, request, stream }, call) {
@@ -195,7 +179,7 @@ export const plugin = definePlugin<Config>({
         },
       },
       health() {
-        return { status: "ok", detail: { ...counters } };
+        return { status: "ok", detail: { ...counter.counts() } };
       },
     };
   },
