@@ -1,6 +1,7 @@
 /**
  * A plugin process as the core sees it: spawned, initialized, watched, restarted with
- * backoff when it dies, and shut down cleanly.
+ * backoff when it dies, and shut down cleanly. Over 300 lines: one class per stateful thing
+ * (the process, its peer and its restart schedule), most of it option docs.
  *
  * @module
  */

@@ -32,12 +32,10 @@ export type {
 export {
   CallCounter,
   type CallCounts,
-  retryAfterMs,
   safeOrigin,
   UpstreamCall,
   type UpstreamCallOptions,
-  upstreamError,
-  upstreamMessage,
   type UpstreamTimeouts,
 } from "./upstream.ts";
+export { retryAfterMs, upstreamError, upstreamMessage } from "./upstream_errors.ts";
 export { upstreamBaseUrl, type UpstreamConnection, upstreamHeaders } from "./connection.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { upstreamError } from "./upstream.ts";
+import { upstreamError } from "./upstream_errors.ts";
 
 Deno.test("upstreamError() marks a content-policy refusal with code content_policy", () => {
   for (
