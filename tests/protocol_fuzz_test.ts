@@ -230,7 +230,10 @@ async function fuzzPlugin(name: string, config: unknown): Promise<void> {
     session.status.then(() => (exited = true));
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(exited, false, "the plugin is alive");
-    const bye = await session.call(id++, "shutdown", undefined, 15_000);
+    const bye = await session.call(id++, "shutdown", undefined, 15_000).catch((error) => {
+      const tail = session.stderrLines.slice(-5).map((line) => line.slice(0, 300)).join("\n");
+      throw new Error(`${(error as Error).message}; last log lines:\n${tail}`);
+    });
     assert.ok(bye.result !== undefined, "shutdown answered");
     const { status, killed } = await session.exit(15_000);
     assert.equal(killed, false, "exits after shutdown");

@@ -105,7 +105,7 @@ export class EventQueue<T> {
       this.#dropping = false;
     }
     this.#compact();
-    this.#running ??= this.#work();
+    this.#kick();
   }
 
   /**
@@ -115,7 +115,7 @@ export class EventQueue<T> {
    */
   async flush(): Promise<void> {
     while (this.#running || this.size > 0) {
-      this.#running ??= this.#work();
+      this.#kick();
       await this.#running;
     }
   }
@@ -129,23 +129,30 @@ export class EventQueue<T> {
     return { queued: this.size, ...this.#stats };
   }
 
+  /** Start the worker when there is work and none runs. */
+  #kick(): void {
+    if (this.#running || this.size === 0) return;
+    // Cleared in a finally callback, which always runs after this assignment: a worker that
+    // ends at once (every batch throwing synchronously) must not leave a settled promise here.
+    const running: Promise<void> = this.#work().finally(() => {
+      if (this.#running === running) this.#running = null;
+    });
+    this.#running = running;
+  }
+
   async #work(): Promise<void> {
-    try {
-      while (this.size > 0) {
-        const end = Math.min(this.#items.length, this.#head + (this.#options.batchSize ?? 500));
-        const batch = this.#items.slice(this.#head, end);
-        this.#head = end;
-        this.#compact();
-        try {
-          await this.#options.process(batch);
-          this.#stats.processed += batch.length;
-        } catch (error) {
-          this.#stats.failed += batch.length;
-          this.#options.onError?.(error);
-        }
+    while (this.size > 0) {
+      const end = Math.min(this.#items.length, this.#head + (this.#options.batchSize ?? 500));
+      const batch = this.#items.slice(this.#head, end);
+      this.#head = end;
+      this.#compact();
+      try {
+        await this.#options.process(batch);
+        this.#stats.processed += batch.length;
+      } catch (error) {
+        this.#stats.failed += batch.length;
+        this.#options.onError?.(error);
       }
-    } finally {
-      this.#running = null;
     }
   }
 

@@ -72,3 +72,21 @@ Deno.test("EventQueue refuses a capacity that is not a positive integer", () => 
     /capacity must be a positive integer/,
   );
 });
+
+Deno.test("EventQueue.flush() returns after an empty push and after batches that throw at once", async () => {
+  const empty = new EventQueue<number>({ process: () => {} });
+  empty.push([]);
+  await empty.flush();
+  assert.equal(empty.stats().queued, 0);
+
+  const throwing = new EventQueue<number>({
+    process: () => {
+      throw new Error("sink refuses");
+    },
+  });
+  throwing.push([1, 2, 3]);
+  await throwing.flush();
+  throwing.push([]);
+  await throwing.flush();
+  assert.deepEqual(throwing.stats(), { queued: 0, processed: 0, dropped: 0, failed: 3 });
+});
