@@ -87,6 +87,15 @@ async function afterLimits(
   const { context, identity, kind } = request;
   let body = request.body;
   const model = body.model as string;
+  if (kind === "chat" && body.prompt !== undefined && context.plugins.prompts.length === 0) {
+    // Nothing could resolve the reference, and no upstream would understand it.
+    throw httpError(
+      400,
+      'The request selects a prompt ("prompt"), but this gateway has no prompt provider',
+      "invalid_request_error",
+      "no_prompt_provider",
+    );
+  }
   if (kind === "chat" && context.plugins.prompts.length > 0) {
     const messages = await resolvePrompts(
       context,

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { startFakeOpenAI } from "@vulpes/contract/testing";
+import { bin, startGatewayProcess, writeConfig } from "./testdata/harness.ts";
+
+Deno.test("a prompt reference without any prompt provider gets a clear 400 and never goes upstream", async () => {
+  const fake = await startFakeOpenAI();
+  const dir = await Deno.makeTempDir();
+  const file = writeConfig(dir, {
+    server: { listen: "127.0.0.1:0" },
+    plugins: [
+      {
+        name: "router",
+        source: { type: "filesystem", path: bin("router-weighted") },
+        capabilities: ["router"],
+        config: { models: { "gpt-4o-mini": { targets: [{ upstream: "mock" }] } } },
+      },
+      {
+        name: "mock",
+        source: { type: "filesystem", path: bin("upstream-openai") },
+        capabilities: ["upstream_provider"],
+        config: { base_url: `${fake.url}/v1` },
+      },
+    ],
+  });
+  const gateway = await startGatewayProcess(file);
+  try {
+    const answer = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "gpt-4o-mini",
+        prompt: { id: "support-bot" },
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    });
+    assert.equal(answer.status, 400);
+    const body = await answer.json();
+    assert.equal(body.error.code, "no_prompt_provider");
+    assert.match(body.error.message, /no prompt provider/);
+    assert.equal(fake.requests.length, 0);
+  } finally {
+    await gateway.stop();
+    await fake.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
