@@ -9,10 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { authenticatorClient, describePlugin, PluginProcess } from "@vulpes/contract/host";
+import { describePlugin } from "@vulpes/contract/host";
+import { probe, withTcpServer } from "./_probe.ts";
 import { declaredFlags, ROOT } from "./_support.ts";
-
-const PROBE = `${ROOT}/tests/fixtures/probe_plugin.ts`;
 
 function pluginNames(): string[] {
   const tasks = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks ?? {};
@@ -28,45 +27,6 @@ function grants(flags: string[]): Map<string, true | string[]> {
     if (match) found.set(match[1]!, match[2] === undefined ? true : match[2].split(","));
   }
   return found;
-}
-
-async function probe(flags: string[], actions: string[]): Promise<Record<string, string>> {
-  const plugin = await PluginProcess.start({
-    command: Deno.execPath(),
-    args: ["run", "--quiet", "--cached-only", "--config", `${ROOT}/deno.json`, ...flags, PROBE],
-    instance: "probe",
-    capabilities: ["authenticator"],
-    config: {},
-    onLog: () => {},
-    restart: false,
-  });
-  const outcomes: Record<string, string> = {};
-  try {
-    const client = authenticatorClient(plugin);
-    for (const action of actions) {
-      const result = await client.authenticate({
-        credentials: { api_key: action },
-        request: { method: "GET", path: "/" },
-      });
-      outcomes[action] = result.decision === "deny" ? result.reason : result.decision;
-    }
-  } finally {
-    await plugin.shutdown();
-  }
-  return outcomes;
-}
-
-async function withTcpServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepting = (async () => {
-    for await (const conn of listener) conn.close();
-  })();
-  try {
-    return await fn((listener.addr as Deno.NetAddr).port);
-  } finally {
-    listener.close();
-    await accepting.catch(() => {});
-  }
 }
 
 /** The outcome each action must have under a plugin's grants. */

@@ -4,67 +4,34 @@
  */
 
 import assert from "node:assert/strict";
-import { authenticatorClient, describePlugin, PluginProcess } from "@vulpes/contract/host";
+import { describePlugin } from "@vulpes/contract/host";
+import { probe, withTcpServer } from "./_probe.ts";
+
+/** Outcomes keyed by the kind of action (`net`, `read`, …) rather than the whole action. */
+function byKind(outcomes: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(outcomes).map(([action, o]) => [action.split(":")[0]!, o]),
+  );
+}
 import { declaredFlags, pluginBinary, ROOT } from "./_support.ts";
-
-const PROBE = `${ROOT}/tests/fixtures/probe_plugin.ts`;
-
-async function probe(flags: string[], actions: string[]): Promise<Record<string, string>> {
-  const plugin = await PluginProcess.start({
-    command: Deno.execPath(),
-    args: ["run", "--quiet", "--cached-only", ...flags, PROBE],
-    instance: "probe",
-    capabilities: ["authenticator"],
-    config: {},
-    onLog: () => {},
-    restart: false,
-  });
-  const outcomes: Record<string, string> = {};
-  try {
-    const client = authenticatorClient(plugin);
-    for (const action of actions) {
-      const result = await client.authenticate({
-        credentials: { api_key: action },
-        request: { method: "GET", path: "/" },
-      });
-      outcomes[action.split(":")[0]!] = result.decision === "deny"
-        ? result.reason
-        : result.decision;
-    }
-  } finally {
-    await plugin.shutdown();
-  }
-  return outcomes;
-}
-
-async function withTcpServer<T>(fn: (port: number) => Promise<T>): Promise<T> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepting = (async () => {
-    for await (const conn of listener) conn.close();
-  })();
-  try {
-    return await fn((listener.addr as Deno.NetAddr).port);
-  } finally {
-    listener.close();
-    await accepting.catch(() => {});
-  }
-}
 
 Deno.test("a plugin with authn-static-api-key's flags cannot use the network, files, env, processes or sys", async () => {
   const flags = declaredFlags("authn-static-api-key");
   assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
   const tmp = await Deno.makeTempDir();
   try {
-    const outcomes = await withTcpServer((port) =>
-      probe(flags, [
-        `net:127.0.0.1:${port}`,
-        `fetch:http://127.0.0.1:${port}/`,
-        `read:${ROOT}/deno.json`,
-        `write:${tmp}/x`,
-        "env:HOME",
-        "run:true",
-        "sys",
-      ])
+    const outcomes = byKind(
+      await withTcpServer((port) =>
+        probe(flags, [
+          `net:127.0.0.1:${port}`,
+          `fetch:http://127.0.0.1:${port}/`,
+          `read:${ROOT}/deno.json`,
+          `write:${tmp}/x`,
+          "env:HOME",
+          "run:true",
+          "sys",
+        ])
+      ),
     );
     assert.deepEqual(outcomes, {
       net: "NotCapable",
@@ -81,11 +48,13 @@ Deno.test("a plugin with authn-static-api-key's flags cannot use the network, fi
 });
 
 Deno.test("the probe is allowed exactly what a flag grants (control for the test above)", async () => {
-  const outcomes = await withTcpServer((port) =>
-    probe(["--no-prompt", "--allow-net=127.0.0.1"], [
-      `net:127.0.0.1:${port}`,
-      `read:${ROOT}/deno.json`,
-    ])
+  const outcomes = byKind(
+    await withTcpServer((port) =>
+      probe(["--no-prompt", "--allow-net=127.0.0.1"], [
+        `net:127.0.0.1:${port}`,
+        `read:${ROOT}/deno.json`,
+      ])
+    ),
   );
   assert.deepEqual(outcomes, { net: "allow", read: "NotCapable" });
 });
