@@ -32,10 +32,12 @@ export type {
 export {
   CallCounter,
   type CallCounts,
+  openUpstreamCall,
   safeOrigin,
   UpstreamCall,
   type UpstreamCallOptions,
   type UpstreamTimeouts,
+  type UpstreamTimeoutsConfig,
 } from "./upstream.ts";
 export { retryAfterMs, upstreamError, upstreamMessage } from "./upstream_errors.ts";
 export { upstreamBaseUrl, type UpstreamConnection, upstreamHeaders } from "./connection.ts";

@@ -231,6 +231,47 @@ export class UpstreamCall {
   }
 }
 
+/** The timeouts of an upstream plugin's config, as gateway.yaml writes them. */
+export interface UpstreamTimeoutsConfig {
+  /** Until the response headers arrive. */
+  first_byte_ms: number;
+  /** Between two reads of a streamed body. */
+  idle_ms: number;
+  /** For the whole call. */
+  total_ms: number;
+}
+
+/**
+ * Start an {@linkcode UpstreamCall} with the timeouts of a plugin's config.
+ *
+ * @param timeouts The config's `timeouts` block.
+ * @param options The call's signal, fetch and clock.
+ * @returns The call; dispose it when done.
+ *
+ * @example A call with config timeouts
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openUpstreamCall } from "./upstream.ts";
+ *
+ * const call = openUpstreamCall({ first_byte_ms: 100, idle_ms: 100, total_ms: 1000 }, {});
+ * assert.equal(call.signal.aborted, false);
+ * call.dispose();
+ * ```
+ */
+export function openUpstreamCall(
+  timeouts: UpstreamTimeoutsConfig,
+  options: Omit<UpstreamCallOptions, "timeouts">,
+): UpstreamCall {
+  return new UpstreamCall({
+    ...options,
+    timeouts: {
+      firstByteMs: timeouts.first_byte_ms,
+      idleMs: timeouts.idle_ms,
+      totalMs: timeouts.total_ms,
+    },
+  });
+}
+
 /** The scheme, host and port of a URL: never its path, query or credentials. */
 export function safeOrigin(url: string): string {
   try {

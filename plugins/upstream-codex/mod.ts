@@ -11,8 +11,9 @@ import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin, PluginError } from "@vulpes/contract/plugin";
 import {
   CallCounter,
+  openUpstreamCall,
   upstreamBaseUrl,
-  UpstreamCall,
+  type UpstreamCall,
   upstreamError,
   upstreamHeaders,
 } from "@vulpes/contract/openai";
@@ -20,19 +21,6 @@ import { responsesBody } from "./_request.ts";
 import { chatCompletion } from "./_response.ts";
 import { relayEvents } from "./_stream.ts";
 import { type Config, configSchema } from "./config.ts";
-
-function newCall(config: Config, context: PluginContext, call: CallContext): UpstreamCall {
-  return new UpstreamCall({
-    timeouts: {
-      firstByteMs: config.timeouts.first_byte_ms,
-      idleMs: config.timeouts.idle_ms,
-      totalMs: config.timeouts.total_ms,
-    },
-    signal: call.signal,
-    fetch: context.fetch,
-    now: context.now,
-  });
-}
 
 /** Send a request; an error status becomes the plugin error of {@linkcode upstreamError}. */
 async function send(
@@ -58,7 +46,11 @@ async function chat(
   const { route, request, stream } = params;
   const body = responsesBody(request, route.model, { stream, store: config.store });
   const url = `${upstreamBaseUrl(config, route)}/responses`;
-  const upstream = newCall(config, context, call);
+  const upstream = openUpstreamCall(config.timeouts, {
+    signal: call.signal,
+    fetch: context.fetch,
+    now: context.now,
+  });
   try {
     const response = await send(upstream, context, url, {
       method: "POST",
@@ -75,7 +67,11 @@ async function chat(
 }
 
 async function models(config: Config, context: PluginContext, call: CallContext) {
-  const upstream = newCall(config, context, call);
+  const upstream = openUpstreamCall(config.timeouts, {
+    signal: call.signal,
+    fetch: context.fetch,
+    now: context.now,
+  });
   try {
     const route = { upstream: context.instance, model: "-" };
     const response = await send(upstream, context, `${upstreamBaseUrl(config, route)}/models`, {

@@ -9,8 +9,9 @@ import type { CallContext, PluginContext } from "@vulpes/contract/plugin";
 import { definePlugin } from "@vulpes/contract/plugin";
 import {
   CallCounter,
+  openUpstreamCall,
   upstreamBaseUrl,
-  UpstreamCall,
+  type UpstreamCall,
   upstreamError,
   upstreamHeaders,
 } from "@vulpes/contract/openai";
@@ -30,7 +31,11 @@ async function post(
   stream: boolean,
 ): Promise<{ upstream: UpstreamCall; response: Response }> {
   const url = `${upstreamBaseUrl(config, route)}${path}`;
-  const upstream = newCall(config, context, call);
+  const upstream = openUpstreamCall(config.timeouts, {
+    signal: call.signal,
+    fetch: context.fetch,
+    now: context.now,
+  });
   try {
     const response = await upstream.fetch(url, {
       method: "POST",
@@ -46,19 +51,6 @@ async function post(
     upstream.dispose();
     throw error;
   }
-}
-
-function newCall(config: Config, context: PluginContext, call: CallContext): UpstreamCall {
-  return new UpstreamCall({
-    timeouts: {
-      firstByteMs: config.timeouts.first_byte_ms,
-      idleMs: config.timeouts.idle_ms,
-      totalMs: config.timeouts.total_ms,
-    },
-    signal: call.signal,
-    fetch: context.fetch,
-    now: context.now,
-  });
 }
 
 /** The `data` of a model list, as `{id, owned_by}`; entries without an id are skipped. */
@@ -136,7 +128,11 @@ export const plugin = definePlugin<Config>({
         models: function models(_params, call) {
           return counted(async () => {
             const route = { upstream: context.instance, model: "-" };
-            const upstream = newCall(config, context, call);
+            const upstream = openUpstreamCall(config.timeouts, {
+              signal: call.signal,
+              fetch: context.fetch,
+              now: context.now,
+            });
             try {
               const response = await upstream.fetch(`${upstreamBaseUrl(config, route)}/models`, {
                 method: "GET",
