@@ -13,6 +13,7 @@ import {
 } from "../capabilities/lifecycle.ts";
 import { check, summarizeIssues } from "../capabilities/validate.ts";
 import {
+  type ByteWriter,
   Peer,
   PluginError,
   PROTOCOL_VERSION,
@@ -273,7 +274,7 @@ export class PluginProcess {
     }
     const transport = new StreamTransport(
       child.stdout,
-      child.stdin,
+      pipeWriter(child.stdin),
       options.maxMessageBytes ? { maxLineBytes: options.maxMessageBytes } : {},
     );
     const onLog = options.onLog ?? writeRecord;
@@ -401,4 +402,19 @@ function initializeProblem(init: unknown, requested: CapabilityName[]): string |
   const missing = requested.filter((c) => !result.value.capabilities.includes(c));
   if (missing.length > 0) return `capabilities ${missing.join(", ")} are missing from its answer`;
   return null;
+}
+
+/**
+ * The child's stdin as a {@linkcode ByteWriter}: Deno's pipe stream is done with a chunk once
+ * its write resolves, so the transport can write every batch from one reused buffer.
+ */
+function pipeWriter(stdin: WritableStream<Uint8Array>): ByteWriter {
+  const writer = stdin.getWriter();
+  return {
+    write: async (bytes) => {
+      await writer.write(bytes);
+      return bytes.length;
+    },
+    close: () => writer.close(),
+  };
 }

@@ -5,6 +5,7 @@
  */
 
 import { StreamTransport } from "../protocol/mod.ts";
+import { openPluginStdio } from "./_stdio.ts";
 import type { PluginDefinition } from "./definition.ts";
 import { buildManifest } from "./manifest.ts";
 import { servePlugin, type ServePluginOptions } from "./serve.ts";
@@ -20,13 +21,13 @@ export interface RunPluginOptions extends ServePluginOptions {
   /**
    * Where messages come from.
    *
-   * @default {Deno.stdin.readable}
+   * @default {stdin: a polled socket when it is a pipe, else Deno.stdin}
    */
   stdin?: ReadableStream<Uint8Array>;
   /**
    * Where messages and `--describe` go.
    *
-   * @default {Deno.stdout.writable}
+   * @default {stdout: a polled socket when it is a pipe, else Deno.stdout}
    */
   stdout?: WritableStream<Uint8Array>;
   /**
@@ -70,13 +71,12 @@ export async function runPlugin<Config>(
 ): Promise<number> {
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   const args = options.args ?? Deno.args;
-  const stdout = options.stdout ?? Deno.stdout.writable;
   let code = 0;
   try {
     if (args.includes("--describe")) {
-      await writeAll(stdout, JSON.stringify(buildManifest(definition), null, 2) + "\n");
+      await writeAll(options.stdout, JSON.stringify(buildManifest(definition), null, 2) + "\n");
     } else if (args.includes("--help") || args.includes("-h")) {
-      await writeAll(stdout, USAGE(definition.name));
+      await writeAll(options.stdout, USAGE(definition.name));
     } else if (args.length > 0) {
       writeStderr(`${USAGE(definition.name)}Unknown argument "${args[0]}"\n`);
       code = 2;
@@ -84,7 +84,11 @@ export async function runPlugin<Config>(
       writeStderr(USAGE(definition.name));
       code = 1;
     } else {
-      const transport = new StreamTransport(options.stdin ?? Deno.stdin.readable, stdout);
+      const stdio = options.stdin && options.stdout ? null : openPluginStdio();
+      const transport = new StreamTransport(
+        options.stdin ?? stdio!.input,
+        options.stdout ?? stdio!.output,
+      );
       await servePlugin(definition, transport, options).done;
     }
   } catch (error) {
@@ -103,8 +107,11 @@ export async function runPlugin<Config>(
   return code;
 }
 
-async function writeAll(stream: WritableStream<Uint8Array>, text: string): Promise<void> {
-  const writer = stream.getWriter();
+async function writeAll(
+  stream: WritableStream<Uint8Array> | undefined,
+  text: string,
+): Promise<void> {
+  const writer = (stream ?? Deno.stdout.writable).getWriter();
   try {
     await writer.write(new TextEncoder().encode(text));
   } finally {

@@ -90,18 +90,48 @@ export class LineDecoder {
   push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
     let start = 0;
-    while (start < chunk.length) {
-      const end = chunk.indexOf(NEWLINE, start);
+    if (this.#buffered > 0 || this.#discarding) {
+      // Finish the line the previous chunks began.
+      const end = chunk.indexOf(NEWLINE);
       if (end === -1) {
-        this.#keep(chunk.subarray(start));
-        break;
+        this.#keep(chunk);
+        return frames;
       }
-      this.#keep(chunk.subarray(start, end));
+      this.#keep(chunk.subarray(0, end));
       const frame = this.#finishLine();
       if (frame) frames.push(frame);
       start = end + 1;
     }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= start) {
+      // Every line up to the last newline is whole: decode them together when none can be
+      // over the cap and all are valid UTF-8, which is one decode for many small messages.
+      const whole = chunk.subarray(start, last);
+      const text = whole.length <= this.#maxLineBytes ? decodeValid(whole, this.#text) : null;
+      if (text === null) this.#splitLines(whole, frames);
+      else {
+        for (const line of text.split("\n")) {
+          const frame = parseText(line);
+          if (frame) frames.push(frame);
+        }
+      }
+      start = last + 1;
+    }
+    if (start < chunk.length) this.#keep(chunk.subarray(start));
     return frames;
+  }
+
+  /** One line at a time, for whole lines that the fast path of `push` cannot take. */
+  #splitLines(lines: Uint8Array, frames: Frame[]): void {
+    let start = 0;
+    while (start <= lines.length) {
+      let end = lines.indexOf(NEWLINE, start);
+      if (end === -1) end = lines.length;
+      this.#keep(lines.subarray(start, end));
+      const frame = this.#finishLine();
+      if (frame) frames.push(frame);
+      start = end + 1;
+    }
   }
 
   /**
@@ -166,17 +196,35 @@ export class LineDecoder {
   }
 }
 
-function parseLine(line: Uint8Array, decoder: TextDecoder): Frame | null {
-  let text: string;
+const lenient = new TextDecoder();
+
+/**
+ * Decode UTF-8, or null when the bytes are not valid UTF-8. The lenient decoder is several
+ * times faster than a fatal one; only text holding U+FFFD (a replaced byte, or a real U+FFFD)
+ * is decoded again strictly to tell the two apart.
+ */
+function decodeValid(bytes: Uint8Array, strict: TextDecoder): string | null {
+  const text = lenient.decode(bytes);
+  if (!text.includes("\uFFFD")) return text;
   try {
-    text = decoder.decode(line);
+    return strict.decode(bytes);
   } catch {
-    return { kind: "parse_error", reason: "the line is not valid UTF-8" };
+    return null;
   }
-  if (text.trim() === "") return null;
+}
+
+function parseLine(line: Uint8Array, decoder: TextDecoder): Frame | null {
+  const text = decodeValid(line, decoder);
+  if (text === null) return { kind: "parse_error", reason: "the line is not valid UTF-8" };
+  return parseText(text);
+}
+
+function parseText(text: string): Frame | null {
+  if (text.length === 0) return null;
   try {
     return { kind: "message", value: JSON.parse(text) };
   } catch (error) {
+    if (text.trim() === "") return null;
     const detail = error instanceof SyntaxError ? error.message : String(error);
     return { kind: "parse_error", reason: `the line is not valid JSON: ${detail}` };
   }

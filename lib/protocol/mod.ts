@@ -54,6 +54,8 @@ export {
   type LineDecoderOptions,
 } from "./framing.ts";
 export {
+  type ByteReader,
+  type ByteWriter,
   createLinkedPair,
   type FramingProblem,
   StreamTransport,

@@ -61,7 +61,12 @@ interface Pending {
   method: string;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** Removes the abort listener, when the request has a signal. */
   cleanup: (() => void) | null;
+  /** When the request times out (`performance.now()` ms), or Infinity. */
+  deadline: number;
+  /** The timeout asked for, for the message. */
+  timeoutMs: number;
 }
 
 /**
@@ -91,6 +96,11 @@ export class Peer {
   #inFlight = new Map<RequestId, AbortController>();
   #closed = false;
   #shut = false;
+  // One timer for every request's timeout, armed for the earliest deadline: a timer per
+  // call would cost more than the rest of the call.
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
+  #timerHeld = false;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -162,11 +172,19 @@ export class Peer {
     const id = this.#nextId++;
     options.onId?.(id);
     return new Promise((resolve, reject) => {
-      const pending: Pending = { method, resolve, reject, cleanup: null };
-      if (signal || timeoutMs !== undefined) {
-        pending.cleanup = this.#watch(id, pending, signal, timeoutMs);
-      }
+      const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+      const pending: Pending = {
+        method,
+        resolve,
+        reject,
+        cleanup: null,
+        deadline,
+        timeoutMs: timeoutMs ?? Infinity,
+      };
+      if (signal) pending.cleanup = this.#watch(id, pending, signal);
       this.#pending.set(id, pending);
+      if (deadline < this.#armedFor) this.#armDeadlines(deadline);
+      else this.#holdTimer(true);
       const message: JsonRpcRequest = params === undefined
         ? { jsonrpc: "2.0", id, method }
         : { jsonrpc: "2.0", id, method, params };
@@ -237,36 +255,59 @@ export class Peer {
     this.#onInputEnded();
   }
 
-  #watch(
-    id: RequestId,
-    pending: Pending,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ): () => void {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+  #watch(id: RequestId, pending: Pending, signal: AbortSignal): () => void {
     const onAbort = () => {
       this.#settle(id);
       this.notify(CANCEL_METHOD, { id });
-      pending.reject(signal!.reason);
+      pending.reject(signal.reason);
     };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        this.#settle(id);
-        this.notify(CANCEL_METHOD, { id });
-        pending.reject(
-          new PluginError(
-            "unavailable",
-            `No answer to "${pending.method}" within ${timeoutMs} ms`,
-            { reason: "timeout" },
-          ),
-        );
-      }, timeoutMs);
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
+  }
+
+  #armDeadlines(deadline: number): void {
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#armedFor = deadline;
+    this.#deadlineTimer = setTimeout(
+      () => this.#expire(),
+      Math.max(0, Math.ceil(deadline - performance.now())),
+    );
+    this.#timerHeld = true;
+  }
+
+  /**
+   * The deadline timer may outlive the requests it was armed for: it keeps the process alive
+   * only while requests wait.
+   */
+  #holdTimer(hold: boolean): void {
+    if (this.#deadlineTimer === undefined || hold === this.#timerHeld) return;
+    this.#timerHeld = hold;
+    if (hold) Deno.refTimer(this.#deadlineTimer);
+    else Deno.unrefTimer(this.#deadlineTimer);
+  }
+
+  /** Fail every request past its deadline, then arm the timer for the next deadline. */
+  #expire(): void {
+    this.#deadlineTimer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline > now) {
+        if (pending.deadline < next) next = pending.deadline;
+        continue;
+      }
+      this.#settle(id);
+      this.notify(CANCEL_METHOD, { id });
+      pending.reject(
+        new PluginError(
+          "unavailable",
+          `No answer to "${pending.method}" within ${pending.timeoutMs} ms`,
+          { reason: "timeout" },
+        ),
+      );
     }
-    return () => {
-      signal?.removeEventListener("abort", onAbort);
-      if (timer !== undefined) clearTimeout(timer);
-    };
+    if (next !== Infinity && !this.#closed) this.#armDeadlines(next);
   }
 
   #settle(id: RequestId): Pending | undefined {
@@ -274,6 +315,7 @@ export class Peer {
     if (!pending) return undefined;
     this.#pending.delete(id);
     pending.cleanup?.();
+    if (this.#pending.size === 0) this.#holdTimer(false);
     return pending;
   }
 
@@ -433,6 +475,8 @@ export class Peer {
   #onInputEnded(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#deadlineTimer !== undefined) clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
     for (const [id, pending] of [...this.#pending]) {
       this.#settle(id);
       pending.reject(

@@ -558,6 +558,23 @@ Deno.test("Peer.request() rejects with an unavailable timeout error and sends $/
   assert.equal(raw.peer.pending, 0);
 });
 
+Deno.test("Peer.request() times out each request at its own deadline, a short one after a long one", async () => {
+  await using raw = await openRaw();
+  const order: string[] = [];
+  const long = raw.peer.request("long", {}, { timeoutMs: 400 }).catch(() => order.push("long"));
+  const answered = raw.peer.request("answered", {}, { timeoutMs: 20 });
+  const short = raw.peer.request("short", {}, { timeoutMs: 40 }).catch(() => order.push("short"));
+  const requests = [await raw.next(), await raw.next(), await raw.next()] as { id: number }[];
+  await raw.send({ jsonrpc: "2.0", id: requests[1]!.id, result: 1 });
+  assert.equal(await answered, 1);
+  await short;
+  assert.deepEqual(order, ["short"]);
+  assert.equal(raw.peer.pending, 1);
+  await long;
+  assert.deepEqual(order, ["short", "long"]);
+  assert.equal(raw.peer.pending, 0);
+});
+
 Deno.test("Peer.request() clears its timeout when answered in time", async () => {
   await using raw = await openRaw();
   const call = raw.peer.request("quick", undefined, { timeoutMs: 60_000 });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { encodeMessage, type Frame, LineDecoder } from "./framing.ts";
+import { type Frame, LineDecoder } from "./framing.ts";
 
 /** What a transport reports that is not a message: a bad line from the other side. */
 export type FramingProblem = Exclude<Frame, { kind: "message" }>;
@@ -38,6 +38,26 @@ export interface Transport {
   maxLineBytes?: number;
 }
 
+/**
+ * Reads bytes into a caller's buffer, as `Deno.stdin` does: the number read, or null at end
+ * of input. Reading into one reused buffer spares an allocation per chunk.
+ */
+export interface ByteReader {
+  /** Read into `buffer`; resolves with the number of bytes read, or null at end of input. */
+  read(buffer: Uint8Array): Promise<number | null>;
+}
+
+/**
+ * Writes bytes, as `Deno.stdout` does: resolves with how many were written (maybe fewer), and
+ * is done with `bytes` by then, so the transport writes every batch from one reused buffer.
+ */
+export interface ByteWriter {
+  /** Write some of `bytes`; resolves with the number written. */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Close the writing end (the other side sees the end of input). */
+  close?(): Promise<void>;
+}
+
 /** Options of {@linkcode StreamTransport}. */
 export interface StreamTransportOptions {
   /**
@@ -50,7 +70,9 @@ export interface StreamTransportOptions {
 
 /**
  * Newline-delimited JSON over a readable and a writable byte stream: the plugin's stdin and
- * stdout, or a child process's pipes. Messages sent in the same tick are written together.
+ * stdout, or a child process's pipes. Messages sent while a write is under way, or in the
+ * same tick, are encoded and written together, into one reused buffer; lines read in one
+ * chunk are decoded together.
  *
  * @example Talk over a pair of in-process streams
  * ```ts
@@ -74,12 +96,16 @@ export class StreamTransport implements Transport {
   onerror?: (error: Error) => void;
   onclose?: () => void;
 
-  #readable: ReadableStream<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #input: ReadableStream<Uint8Array> | ByteReader | AsyncIterable<Uint8Array>;
+  #output: WritableStreamDefaultWriter<Uint8Array> | ByteWriter;
+  #started = false;
+  #cancelInput: (() => Promise<void>) | null = null;
   #decoder: LineDecoder;
-  #pending: Uint8Array[] = [];
-  #flushing: Promise<void> | null = null;
+  /** Lines queued and not yet written, each ending in a newline. */
+  #pending: string[] = [];
+  #batch: PromiseWithResolvers<void> | null = null;
+  #writing: Promise<void> | null = null;
+  #buffer = new Uint8Array(0);
   #closed = false;
   #closeNotified = false;
   #closing: Promise<void> | null = null;
@@ -87,17 +113,19 @@ export class StreamTransport implements Transport {
   /**
    * Make a transport over two streams.
    *
-   * @param readable Where messages come from.
-   * @param writable Where messages go.
+   * @param readable Where messages come from: a byte stream, a {@linkcode ByteReader} such as
+   * `Deno.stdin`, or any async iterable of chunks (ending it at close).
+   * @param writable Where messages go: a byte stream, or a {@linkcode ByteWriter} such as
+   * `Deno.stdout`.
    * @param options The line size cap.
    */
   constructor(
-    readable: ReadableStream<Uint8Array>,
-    writable: WritableStream<Uint8Array>,
+    readable: ReadableStream<Uint8Array> | ByteReader | AsyncIterable<Uint8Array>,
+    writable: WritableStream<Uint8Array> | ByteWriter,
     options: StreamTransportOptions = {},
   ) {
-    this.#readable = readable;
-    this.#writer = writable.getWriter();
+    this.#input = readable;
+    this.#output = writable instanceof WritableStream ? writable.getWriter() : writable;
     this.#decoder = new LineDecoder(options);
   }
 
@@ -113,22 +141,29 @@ export class StreamTransport implements Transport {
 
   /** Begin reading. */
   start(): Promise<void> {
-    if (this.#reader) throw new Error("Cannot start the transport: it is already started");
-    this.#reader = this.#readable.getReader();
-    this.#readLoop(this.#reader);
+    if (this.#started) throw new Error("Cannot start the transport: it is already started");
+    this.#started = true;
+    this.#readLoop();
     return Promise.resolve();
   }
 
   /**
-   * Queue one message; messages queued in the same tick go out in one write.
+   * Queue one message; messages queued in the same tick, or while a write is under way, go
+   * out in one write.
    *
    * @param message A JSON-serializable value.
    */
   send(message: unknown): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot send: the transport is closed"));
-    this.#pending.push(encodeMessage(message));
-    this.#flushing ??= Promise.resolve().then(() => this.#flush());
-    return this.#flushing;
+    const line = JSON.stringify(message);
+    if (line === undefined) {
+      throw new TypeError(`Cannot send ${String(message)}: it has no JSON form`);
+    }
+    this.#pending.push(line, "\n");
+    this.#batch ??= Promise.withResolvers<void>();
+    const sent = this.#batch.promise;
+    this.#writing ??= Promise.resolve().then(() => this.#writeLoop());
+    return sent;
   }
 
   /** Close both directions, after what was sent has been written. */
@@ -139,11 +174,9 @@ export class StreamTransport implements Transport {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    try {
-      await this.#flushing;
-    } catch { /* reported through onerror */ }
-    await this.#reader?.cancel().catch(() => {});
-    await this.#writer.close().catch(() => {});
+    await this.#writing;
+    await this.#cancelInput?.().catch(() => {});
+    await this.#output.close?.().catch(() => {});
     this.#notifyClose();
   }
 
@@ -153,32 +186,89 @@ export class StreamTransport implements Transport {
     this.onclose?.();
   }
 
-  async #flush(): Promise<void> {
-    const parts = this.#pending;
-    this.#pending = [];
-    this.#flushing = null;
-    const bytes = parts.length === 1 ? parts[0]! : joinBytes(parts);
-    try {
-      await this.#writer.write(bytes);
-    } catch (error) {
-      this.onerror?.(asError(error));
-      throw error;
+  /** Write batches until nothing is queued; never rejects (failures go to the senders). */
+  async #writeLoop(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const text = this.#pending.join("");
+      const batch = this.#batch!;
+      this.#pending = [];
+      this.#batch = null;
+      try {
+        await this.#writeText(text);
+        batch.resolve();
+      } catch (error) {
+        this.onerror?.(asError(error));
+        batch.reject(error);
+      }
     }
+    this.#writing = null;
   }
 
-  async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  async #writeText(text: string): Promise<void> {
+    const output = this.#output;
+    if ("releaseLock" in output) {
+      // A stream may keep the chunk it is given (a TransformStream queues it): a new one.
+      await output.write(encoder.encode(text));
+      return;
+    }
+    // A ByteWriter is done with the bytes once the write resolves: one buffer serves all.
+    const most = text.length * 3;
+    if (this.#buffer.length < most || this.#buffer.length > KEEP_BUFFER_BYTES) {
+      this.#buffer = new Uint8Array(Math.max(most, MIN_BUFFER_BYTES));
+    }
+    const { written } = encoder.encodeInto(text, this.#buffer);
+    const bytes = this.#buffer.subarray(0, written);
+    let offset = 0;
+    while (offset < bytes.length) offset += await output.write(bytes.subarray(offset));
+  }
+
+  async #readLoop(): Promise<void> {
     try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.#deliver(this.#decoder.push(value));
-      }
+      const input = this.#input;
+      if (input instanceof ReadableStream) await this.#readStream(input);
+      else if (Symbol.asyncIterator in input) await this.#readChunks(input);
+      else await this.#readBytes(input);
       this.#deliver(this.#decoder.end());
     } catch (error) {
       if (!this.#closed) this.onerror?.(asError(error));
     }
     // Input ended; answers still being prepared may go out until close(), which notifies.
     if (!this.#closed) this.#notifyClose();
+  }
+
+  async #readStream(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stream.getReader();
+    this.#cancelInput = () => reader.cancel();
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      this.#deliver(this.#decoder.push(value));
+    }
+  }
+
+  async #readChunks(input: AsyncIterable<Uint8Array>): Promise<void> {
+    const chunks = input[Symbol.asyncIterator]();
+    this.#cancelInput = async () => void await chunks.return?.();
+    while (true) {
+      const { value, done } = await chunks.next();
+      if (done) return;
+      this.#deliver(this.#decoder.push(value));
+    }
+  }
+
+  async #readBytes(input: ByteReader): Promise<void> {
+    let stopped = false;
+    this.#cancelInput = () => {
+      stopped = true;
+      return Promise.resolve();
+    };
+    // The decoder copies what it keeps of a chunk, so one buffer serves every read.
+    const buffer = new Uint8Array(READ_BUFFER_BYTES);
+    while (!stopped) {
+      const count = await input.read(buffer);
+      if (count === null || stopped) return;
+      this.#deliver(this.#decoder.push(buffer.subarray(0, count)));
+    }
   }
 
   #deliver(frames: Frame[]): void {
@@ -246,17 +336,11 @@ class LinkedTransport implements Transport {
   }
 }
 
-function joinBytes(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+const encoder = new TextEncoder();
+const READ_BUFFER_BYTES = 64 * 1024;
+const MIN_BUFFER_BYTES = 16 * 1024;
+/** A write buffer larger than this (after a huge message) is not kept for the next write. */
+const KEEP_BUFFER_BYTES = 4 * 1024 * 1024;
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { type ByteReader, type ByteWriter, StreamTransport } from "./transport.ts";
+
+const encoder = new TextEncoder();
+
+/** A writer that takes at most `step` bytes a call and keeps a copy of everything. */
+function chunkyWriter(step: number): ByteWriter & { text(): string; writes: number } {
+  const parts: Uint8Array[] = [];
+  return {
+    writes: 0,
+    write(bytes) {
+      this.writes++;
+      const taken = bytes.slice(0, step);
+      parts.push(taken);
+      return Promise.resolve(taken.length);
+    },
+    text: () => new TextDecoder().decode(new Uint8Array(parts.flatMap((part) => [...part]))),
+  };
+}
+
+/** A reader that hands out `input` a few bytes at a time, then the end. */
+function chunkyReader(input: string, step: number): ByteReader {
+  const bytes = encoder.encode(input);
+  let offset = 0;
+  return {
+    read(buffer) {
+      if (offset >= bytes.length) return Promise.resolve(null);
+      const part = bytes.subarray(offset, offset + Math.min(step, buffer.length));
+      buffer.set(part);
+      offset += part.length;
+      return Promise.resolve(part.length);
+    },
+  };
+}
+
+Deno.test("StreamTransport writes every message whole and in order through partial writes", async () => {
+  const writer = chunkyWriter(7);
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const sent = Array.from({ length: 50 }, (_, i) => ({ i, text: "é✓".repeat(i) }));
+  await Promise.all(sent.map((message) => transport.send(message)));
+  await transport.close();
+  const lines = writer.text().split("\n");
+  assert.equal(lines.pop(), "");
+  assert.deepEqual(lines.map((line) => JSON.parse(line)), sent);
+});
+
+Deno.test("StreamTransport writes messages sent together in one batch, not one write each", async () => {
+  const writer = chunkyWriter(1 << 20);
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  await Promise.all(Array.from({ length: 100 }, (_, i) => transport.send({ i })));
+  assert.equal(writer.writes, 1);
+  await transport.close();
+});
+
+Deno.test("StreamTransport reads messages from a ByteReader that splits lines anywhere", async () => {
+  const messages = Array.from({ length: 20 }, (_, i) => ({ id: i, text: "ü".repeat(i * 3) }));
+  const input = messages.map((message) => JSON.stringify(message) + "\n").join("");
+  const transport = new StreamTransport(chunkyReader(input, 5), chunkyWriter(1 << 20));
+  const received: unknown[] = [];
+  transport.onmessage = (message) => received.push(message);
+  const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+  await transport.start();
+  await closed;
+  assert.deepEqual(received, messages);
+});
+
+Deno.test("StreamTransport reads an async iterable of chunks and ends it on close", async () => {
+  let ended = false;
+  const chunks = {
+    [Symbol.asyncIterator]: () => {
+      let sent = false;
+      return {
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          if (!sent) {
+            sent = true;
+            return { value: encoder.encode('{"a":1}\n{"b":'), done: false };
+          }
+          await new Promise(() => {}); // waits for more input that never comes
+          throw new Error("unreachable");
+        },
+        return: (): Promise<IteratorResult<Uint8Array>> => {
+          ended = true;
+          return Promise.resolve({ value: undefined, done: true });
+        },
+      };
+    },
+  };
+  const transport = new StreamTransport(chunks, chunkyWriter(1 << 20));
+  const received = new Promise((resolve) => (transport.onmessage = resolve));
+  await transport.start();
+  assert.deepEqual(await received, { a: 1 });
+  await transport.close();
+  assert.equal(ended, true);
+});
+
+Deno.test("StreamTransport reports a line of invalid UTF-8 and still reads a real U+FFFD", async () => {
+  const bad = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d, 0x0a]);
+  const good = encoder.encode('{"a":"\uFFFD"}\n');
+  const bytes = new Uint8Array([...good, ...bad, ...good]);
+  let read = false;
+  const reader: ByteReader = {
+    read(buffer) {
+      if (read) return Promise.resolve(null);
+      read = true;
+      buffer.set(bytes);
+      return Promise.resolve(bytes.length);
+    },
+  };
+  const transport = new StreamTransport(reader, chunkyWriter(1 << 20));
+  const events: unknown[] = [];
+  transport.onmessage = (message) => events.push(message);
+  transport.onproblem = (problem) => events.push(problem.kind);
+  const closed = new Promise<void>((resolve) => (transport.onclose = resolve));
+  await transport.start();
+  await closed;
+  assert.deepEqual(events, [{ a: "\uFFFD" }, "parse_error", { a: "\uFFFD" }]);
+});
+
+Deno.test("StreamTransport.send() throws a TypeError at once for a value with no JSON form", () => {
+  const transport = new StreamTransport(chunkyReader("", 1), chunkyWriter(1));
+  assert.throws(() => transport.send({ n: 1n }), TypeError);
+  assert.throws(() => transport.send(undefined), TypeError);
+});
