@@ -60,6 +60,10 @@ function configs(): Record<string, unknown> {
         secret_access_key: "fuzz-secret",
       },
     },
+    "ratelimit-redis": {
+      url: `redis://127.0.0.1:${closedPort()}`,
+      rules: [{ name: "r", window: "1m", tokens: 9 }],
+    },
     "router-consul": {
       address: closed,
       services: ["vllm"],

@@ -15,15 +15,18 @@
 import type { AcquireResult, RateLimitState } from "@vulpes/contract/capabilities";
 import type { Caller, Rule } from "./_rules.ts";
 
-/** One fixed window of one rule and key. A new object replaces it when it ends. */
-interface Window {
+/** The counts of one window, as {@linkcode limitStates} reports them. */
+export interface WindowCounts {
   /** Epoch ms at which the window ends (exclusive). */
   end: number;
   /** Requests admitted in the window. */
   requests: number;
-  /** Tokens charged to the window: reserved estimates, corrected by settle. */
+  /** Tokens charged to the window. */
   tokens: number;
 }
+
+/** One fixed window of one rule and key. A new object replaces it when it ends. */
+type Window = WindowCounts;
 
 /** The token charges of one admitted request, to correct when it is settled. */
 interface Reservation {
@@ -99,7 +102,11 @@ export class Limiter {
     }
     if (refusedUntil !== null) {
       this.#refused++;
-      return { allowed: false, retry_after_ms: refusedUntil - now, limits: states(applied, now) };
+      return {
+        allowed: false,
+        retry_after_ms: refusedUntil - now,
+        limits: limitStates(applied, now),
+      };
     }
     const charges: Reservation["charges"] = [];
     let expires = now;
@@ -110,7 +117,7 @@ export class Limiter {
       charges.push({ window, tokens: estimatedTokens });
       if (window.end > expires) expires = window.end;
     }
-    const result: AcquireResult = { allowed: true, limits: states(applied, now) };
+    const result: AcquireResult = { allowed: true, limits: limitStates(applied, now) };
     if (charges.length > 0) {
       const id = this.#prefix + (this.#nextId++).toString(36);
       this.#reservations.set(id, { expires, charges });
@@ -189,7 +196,14 @@ export class Limiter {
   }
 }
 
-function states(applied: readonly { rule: Rule; window: Window }[], now: number): RateLimitState[] {
+/**
+ * The `limits` of an answer: one entry per rule and unit, in the order given, with what
+ * remains of each window (never below 0) and the time until it ends.
+ */
+export function limitStates(
+  applied: readonly { rule: Rule; window: WindowCounts }[],
+  now: number,
+): RateLimitState[] {
   const out: RateLimitState[] = [];
   for (const { rule, window } of applied) {
     const reset = window.end - now;

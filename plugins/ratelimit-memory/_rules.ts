@@ -55,6 +55,8 @@ export interface Rule {
   requests: number | null;
   /** Tokens per window, or null when the rule does not count tokens. */
   tokens: number | null;
+  /** The fields its windows are keyed by, in config order. */
+  keyBy: readonly KeyField[];
   /** Whether a request falls under the rule. */
   matches(caller: Caller): boolean;
   /** The key of the request's window under this rule. */
@@ -103,6 +105,19 @@ export function compilePattern(pattern: string): (value: string) => boolean {
   };
 }
 
+/**
+ * The part of a window key taken from the request: each field's value, length-prefixed so no
+ * value can run into the next part, or `-` when the request has no value (no tenant).
+ */
+export function keyValue(caller: Caller, fields: readonly KeyField[]): string {
+  let key = "";
+  for (const field of fields) {
+    const value = caller[field];
+    key += value === undefined ? "-|" : `${value.length}:${value}|`;
+  }
+  return key;
+}
+
 /** Compile the rules of a config, in config order. */
 export function compileRules(rules: readonly RuleConfig[]): Rule[] {
   return rules.map((rule, index) => compileRule(rule, index));
@@ -137,18 +152,13 @@ function compileRule(rule: RuleConfig, index: number): Rule {
     windowMs,
     requests: rule.requests ?? null,
     tokens: rule.tokens ?? null,
+    keyBy: fields,
     matches: function matches(caller) {
       for (const test of tests) if (!test(caller)) return false;
       return true;
     },
     keyOf: function keyOf(caller) {
-      // Each part is length-prefixed, so no value can run into the next part.
-      let key = prefix;
-      for (const field of fields) {
-        const value = caller[field];
-        key += value === undefined ? "-|" : `${value.length}:${value}|`;
-      }
-      return key;
+      return prefix + keyValue(caller, fields);
     },
   };
 }

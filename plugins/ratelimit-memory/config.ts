@@ -69,19 +69,14 @@ const ruleSchema = z.strictObject({
   }
 }, { when: ({ value }) => isRecord(value) });
 
-/** Schema of the plugin's config. */
-export const configSchema = z.strictObject({
-  rules: z.array(ruleSchema).min(1, "expected at least one rule").max(
-    256,
-    "expected at most 256 rules",
-  ).describe(
-    "The limits; every rule that matches a request applies, and the request is admitted only when all of them admit it",
-  ),
-  sweep_every: z.number().int().positive().max(1_000_000).default(1000).describe(
-    "Drop expired windows and reservations after this many `ratelimit.acquire` calls",
-  ),
-}).superRefine(function uniqueNames(config, context) {
-  const rules = Array.isArray(config.rules) ? config.rules : [];
+/**
+ * Schema of `rules`: at least one, at most 256, names unique. Shared with ratelimit-redis, so
+ * both plugins read the same rules.
+ */
+export const rulesSchema = z.array(ruleSchema).min(1, "expected at least one rule").max(
+  256,
+  "expected at most 256 rules",
+).superRefine(function uniqueNames(rules, context) {
   const seen = new Set<string>();
   rules.forEach((rule, index) => {
     const name = isRecord(rule) ? rule.name : undefined;
@@ -89,13 +84,23 @@ export const configSchema = z.strictObject({
     if (seen.has(name)) {
       context.addIssue({
         code: "custom",
-        path: ["rules", index, "name"],
+        path: [index, "name"],
         message: `duplicate rule name ${JSON.stringify(name)}`,
       });
     }
     seen.add(name);
   });
-}, { when: ({ value }) => isRecord(value) });
+}, { when: ({ value }) => Array.isArray(value) }).describe(
+  "The limits; every rule that matches a request applies, and the request is admitted only when all of them admit it",
+);
+
+/** Schema of the plugin's config. */
+export const configSchema = z.strictObject({
+  rules: rulesSchema,
+  sweep_every: z.number().int().positive().max(1_000_000).default(1000).describe(
+    "Drop expired windows and reservations after this many `ratelimit.acquire` calls",
+  ),
+});
 
 /** The validated config. */
 export type Config = z.infer<typeof configSchema>;
