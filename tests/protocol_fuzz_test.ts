@@ -51,6 +51,7 @@ function configs(): Record<string, unknown> {
     // Being written as this test lands: configs pointing at closed ports (no database or
     // object store is needed to fuzz the protocol layer).
     "authn-postgres-api-key": { database_url: `postgres://u:p@127.0.0.1:${closedPort()}/db` },
+    "cache-redis": { url: `redis://:fuzz-pw@127.0.0.1:${closedPort()}`, local: {} },
     "observer-s3-transcripts": {
       s3: {
         endpoint: closed,
