@@ -70,20 +70,35 @@ export async function runPipeline(request: ApiRequest): Promise<Response> {
   const { context, identity, body } = request;
   const model = body.model as string;
   const estimated = estimateTokens(body);
-  const reservations = await acquireLimits(context, identity, model, estimated);
+  // The rate limit and the prompt + cache lookup do not depend on each other: both go out
+  // at once. A refusal still wins over anything the lookup finds or fails with.
+  const limits = acquireLimits(context, identity, model, estimated);
+  const prepared = prepare(request);
+  let reservations: Reservation[];
   try {
-    return await afterLimits(request, reservations, estimated);
+    reservations = await limits;
+  } catch (error) {
+    prepared.catch(() => {});
+    throw error;
+  }
+  try {
+    return await afterLimits(request, reservations, estimated, await prepared);
   } catch (error) {
     settleLimits(context, reservations, 0);
     throw error;
   }
 }
 
-async function afterLimits(
-  request: ApiRequest,
-  reservations: Reservation[],
-  estimated: number,
-): Promise<Response> {
+/** The request as the upstream will get it, and what the cache holds for it. */
+interface Prepared {
+  body: Record<string, unknown>;
+  tags: string[] | undefined;
+  stream: boolean;
+  cache: { key?: string; hit?: Record<string, unknown> };
+}
+
+/** Resolve prompts, take out routing tags, and look the result up in the cache. */
+async function prepare(request: ApiRequest): Promise<Prepared> {
   const { context, identity, kind } = request;
   let body = request.body;
   const model = body.model as string;
@@ -114,7 +129,18 @@ async function afterLimits(
     body = rest;
   }
   const stream = kind === "chat" && body.stream === true;
-  const cache = await lookup(request, body);
+  return { body, tags, stream, cache: await lookup(request, body) };
+}
+
+async function afterLimits(
+  request: ApiRequest,
+  reservations: Reservation[],
+  estimated: number,
+  prepared: Prepared,
+): Promise<Response> {
+  const { context, identity, kind } = request;
+  const { body, tags, stream, cache } = prepared;
+  const model = body.model as string;
   if (cache.hit) {
     settleLimits(context, reservations, 0);
     return respondFromCache(request, body, cache.hit);
@@ -189,12 +215,13 @@ async function lookup(
 function store(request: ApiRequest, key: string, value: Record<string, unknown>): void {
   const cache = request.context.plugins.caches[0];
   if (!cache) return;
+  // Nobody waits for a store: it may go out with the cache's next message.
   cache.client.set({
     namespace: namespaceOf(request.identity),
     key,
     value,
     ...(request.cacheTtlMs ? { ttl_ms: request.cacheTtlMs } : {}),
-  }, { timeoutMs: cache.plugin.timeoutMs }).catch((error) =>
+  }, { timeoutMs: cache.plugin.timeoutMs, defer: true }).catch((error) =>
     request.context.log.warn("cannot store a cache entry", {
       plugin: cache.plugin.name,
       request_id: request.context.requestId,

@@ -210,8 +210,10 @@ export function settleLimits(
   actualTokens: number,
 ): void {
   for (const { bound, reservation } of reservations) {
+    // Nobody waits for a settle: it may go out with the limiter's next message.
     bound.client.settle({ reservation, actual_tokens: Math.max(0, Math.round(actualTokens)) }, {
       timeoutMs: bound.plugin.timeoutMs,
+      defer: true,
     }).catch((error) =>
       context.log.warn("cannot settle a rate limit reservation", {
         plugin: bound.plugin.name,

@@ -17,11 +17,13 @@ export async function forwardLines(
   try {
     for await (const text of stream.pipeThrough(new TextDecoderStream())) {
       buffer += text;
+      let start = 0;
       let newline;
-      while ((newline = buffer.indexOf("\n")) !== -1) {
-        emit(buffer.slice(0, newline));
-        buffer = buffer.slice(newline + 1);
+      while ((newline = buffer.indexOf("\n", start)) !== -1) {
+        emit(buffer.slice(start, newline));
+        start = newline + 1;
       }
+      buffer = buffer.slice(start);
       if (buffer.length > MAX_LINE_CHARS) {
         emit(buffer);
         buffer = "";

@@ -43,7 +43,7 @@ import {
   type UpstreamModelsResult,
 } from "../capabilities/upstream_provider.ts";
 import { check, parseParams, summarizeIssues } from "../capabilities/validate.ts";
-import { PluginError, type RequestOptions } from "../protocol/mod.ts";
+import { PluginError, type RequestOptions, type SendOptions } from "../protocol/mod.ts";
 
 /** What the clients need of a plugin connection (a `PluginProcess` has it). */
 export interface PluginCaller {
@@ -51,8 +51,8 @@ export interface PluginCaller {
   readonly instance: string;
   /** Call a method. */
   request(method: string, params?: unknown, options?: RequestOptions): Promise<unknown>;
-  /** Send a notification. */
-  notify(method: string, params?: unknown): void;
+  /** Send a notification; `defer` lets it wait a few ms for other messages to go with. */
+  notify(method: string, params?: unknown, options?: SendOptions): void;
 }
 
 /** Options of a client call. */
@@ -61,6 +61,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the plugin's default call timeout. */
   timeoutMs?: number;
+  /**
+   * Nobody waits for the answer right away (a cache store, a settle): the call may wait a few
+   * milliseconds to go out with other messages, which saves a write and a wake-up of the plugin.
+   */
+  defer?: boolean;
 }
 
 async function call<T>(
@@ -85,9 +90,12 @@ async function call<T>(
   return checked.value as T;
 }
 
+/** Notifications are never waited for: they go out deferred. */
 function notify(plugin: PluginCaller, method: string, input: unknown): void {
-  plugin.notify(method, parseParams(method, METHODS[method]!.params, input));
+  plugin.notify(method, parseParams(method, METHODS[method]!.params, input), DEFERRED);
 }
+
+const DEFERRED: SendOptions = { defer: true };
 
 /**
  * Ask a plugin for its health; a plugin that cannot answer is `unavailable`.
@@ -374,7 +382,7 @@ export function observerClient(plugin: PluginCaller): ObserverClient {
         const checked = check(observerEventSchema, event);
         if (checked.ok) events.push(checked.value);
       }
-      if (events.length > 0) plugin.notify("observer.emit", { events });
+      if (events.length > 0) plugin.notify("observer.emit", { events }, DEFERRED);
       return params.events.length - events.length;
     },
   };

@@ -18,6 +18,7 @@ import {
   PluginError,
   PROTOCOL_VERSION,
   type RequestOptions,
+  type SendOptions,
   StreamTransport,
 } from "../protocol/mod.ts";
 import { forwardLines } from "./_stderr.ts";
@@ -210,9 +211,10 @@ export class PluginProcess {
    *
    * @param method The method name.
    * @param params The params.
+   * @param options Whether it may wait a few milliseconds for other messages to go with.
    */
-  notify(method: string, params?: unknown): void {
-    if (this.#state === "ready") this.#running?.peer.notify(method, params);
+  notify(method: string, params?: unknown, options?: SendOptions): void {
+    if (this.#state === "ready") this.#running?.peer.notify(method, params, options);
   }
 
   /**

@@ -71,10 +71,15 @@ export async function cacheKey(request: Record<string, unknown>): Promise<string
   for (const field of CACHE_KEY_FIELDS) {
     if (request[field] !== undefined) picked[field] = request[field];
   }
-  const bytes = new TextEncoder().encode(canonicalJson(picked));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  // node:crypto hashes in the calling thread; WebCrypto's digest hands every call to a worker
+  // thread and back, which cost more than the hash. Imported on first use, so processes that
+  // never make a cache key do not load it.
+  nodeCrypto ??= import("node:crypto");
+  const { createHash } = await nodeCrypto;
+  return createHash("sha256").update(canonicalJson(picked)).digest("hex");
 }
+
+let nodeCrypto: Promise<typeof import("node:crypto")> | undefined;
 
 /**
  * JSON with object keys sorted and no whitespace; `undefined` members are left out as

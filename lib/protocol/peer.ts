@@ -14,7 +14,7 @@ import {
   type JsonRpcRequest,
   type RequestId,
 } from "./messages.ts";
-import type { FramingProblem, Transport } from "./transport.ts";
+import type { FramingProblem, SendOptions, Transport } from "./transport.ts";
 
 /** The method that cancels a request in flight: a notification with params `{id}`. */
 export const CANCEL_METHOD = "$/cancel";
@@ -55,6 +55,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Called with the request's id before it is sent, to match notifications that refer to it. */
   onId?: (id: RequestId) => void;
+  /**
+   * Nobody waits for the answer right away: the request may wait a few milliseconds to go out
+   * with other messages ({@linkcode SendOptions.defer}).
+   */
+  defer?: boolean;
 }
 
 interface Pending {
@@ -190,7 +195,7 @@ export class Peer {
         : { jsonrpc: "2.0", id, method, params };
       let sending: Promise<void>;
       try {
-        sending = this.#transport.send(message);
+        sending = this.#transport.send(message, options.defer ? DEFERRED : undefined);
       } catch (error) {
         this.#settle(id);
         reject(error);
@@ -211,8 +216,9 @@ export class Peer {
    *
    * @param method The method name.
    * @param params The params.
+   * @param options Whether it may wait for other messages to go out with.
    */
-  notify(method: string, params?: unknown): void {
+  notify(method: string, params?: unknown, options?: SendOptions): void {
     if (this.#shut) return;
     const message = params === undefined
       ? { jsonrpc: "2.0", method }
@@ -221,7 +227,7 @@ export class Peer {
       this.#warn(`Cannot send notification "${method}": ${errorMessage(error)}`);
     };
     try {
-      this.#transport.send(message).catch(warn);
+      this.#transport.send(message, options).catch(warn);
     } catch (error) {
       warn(error);
     }
@@ -495,6 +501,8 @@ export class Peer {
     this.#options.onwarning?.(redact ? redact(message) : message);
   }
 }
+
+const DEFERRED: SendOptions = { defer: true };
 
 function toErrorObject(error: unknown, method: string): JsonRpcErrorObject {
   if (error instanceof RpcError) {

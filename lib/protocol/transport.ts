@@ -10,6 +10,19 @@ import { type Frame, LineDecoder } from "./framing.ts";
 /** What a transport reports that is not a message: a bad line from the other side. */
 export type FramingProblem = Exclude<Frame, { kind: "message" }>;
 
+/** Options of {@linkcode Transport.send}. */
+export interface SendOptions {
+  /**
+   * Nobody waits for this message: it may wait up to a few milliseconds
+   * ({@linkcode DEFER_MS}) for the next message to go out with, so that work off the critical
+   * path (a cache store, a rate-limit settle, observer events) costs no write of its own.
+   */
+  defer?: boolean;
+}
+
+/** The longest a deferred message waits for company, in milliseconds. */
+export const DEFER_MS = 2;
+
 /**
  * A bidirectional message channel. Set the callbacks, then call `start()`.
  */
@@ -20,7 +33,7 @@ export interface Transport {
    * Send one message; resolves once it is handed to the underlying stream. Throws a
    * `TypeError` at once, sending nothing, when the message cannot be serialized as JSON.
    */
-  send(message: unknown): Promise<void>;
+  send(message: unknown, options?: SendOptions): Promise<void>;
   /** Stop reading and writing; `onclose` fires once. */
   close(): Promise<void>;
   /** Called with each parsed message. */
@@ -105,6 +118,7 @@ export class StreamTransport implements Transport {
   #pending: string[] = [];
   #batch: PromiseWithResolvers<void> | null = null;
   #writing: Promise<void> | null = null;
+  #deferTimer: ReturnType<typeof setTimeout> | undefined;
   #buffer = new Uint8Array(0);
   #closed = false;
   #closeNotified = false;
@@ -152,8 +166,9 @@ export class StreamTransport implements Transport {
    * out in one write.
    *
    * @param message A JSON-serializable value.
+   * @param options Whether the message may wait for company.
    */
-  send(message: unknown): Promise<void> {
+  send(message: unknown, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot send: the transport is closed"));
     const line = JSON.stringify(message);
     if (line === undefined) {
@@ -162,8 +177,21 @@ export class StreamTransport implements Transport {
     this.#pending.push(line, "\n");
     this.#batch ??= Promise.withResolvers<void>();
     const sent = this.#batch.promise;
-    this.#writing ??= Promise.resolve().then(() => this.#writeLoop());
+    if (this.#writing) return sent;
+    if (options?.defer) {
+      this.#deferTimer ??= setTimeout(() => this.#startWriting(), DEFER_MS);
+    } else {
+      this.#startWriting();
+    }
     return sent;
+  }
+
+  #startWriting(): void {
+    if (this.#deferTimer !== undefined) {
+      clearTimeout(this.#deferTimer);
+      this.#deferTimer = undefined;
+    }
+    this.#writing ??= Promise.resolve().then(() => this.#writeLoop());
   }
 
   /** Close both directions, after what was sent has been written. */
@@ -174,6 +202,7 @@ export class StreamTransport implements Transport {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    if (this.#pending.length > 0) this.#startWriting();
     await this.#writing;
     await this.#cancelInput?.().catch(() => {});
     await this.#output.close?.().catch(() => {});
@@ -318,7 +347,7 @@ class LinkedTransport implements Transport {
     return Promise.resolve();
   }
 
-  send(message: unknown): Promise<void> {
+  send(message: unknown, _options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot send: the transport is closed"));
     const copy: unknown = JSON.parse(JSON.stringify(message));
     const other = this.other;

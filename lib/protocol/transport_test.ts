@@ -123,3 +123,35 @@ Deno.test("StreamTransport.send() throws a TypeError at once for a value with no
   assert.throws(() => transport.send({ n: 1n }), TypeError);
   assert.throws(() => transport.send(undefined), TypeError);
 });
+
+Deno.test("StreamTransport sends a deferred message with the next urgent one, in one write", async () => {
+  const writer = chunkyWriter(1 << 20);
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const deferred = transport.send({ n: 1 }, { defer: true });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(writer.writes, 0);
+  await Promise.all([transport.send({ n: 2 }), deferred]);
+  assert.equal(writer.writes, 1);
+  assert.equal(writer.text(), '{"n":1}\n{"n":2}\n');
+  await transport.close();
+});
+
+Deno.test("StreamTransport sends a deferred message alone after a few milliseconds", async () => {
+  const writer = chunkyWriter(1 << 20);
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  await transport.send({ n: 1 }, { defer: true });
+  assert.equal(writer.text(), '{"n":1}\n');
+  await transport.close();
+});
+
+Deno.test("StreamTransport.close() writes deferred messages before it closes", async () => {
+  const writer = chunkyWriter(1 << 20);
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const sent = transport.send({ n: 1 }, { defer: true });
+  await transport.close();
+  await sent;
+  assert.equal(writer.text(), '{"n":1}\n');
+});
