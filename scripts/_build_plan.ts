@@ -9,7 +9,8 @@ export interface PluginBuild {
   output: string;
 }
 
-const FLAG = /^--(allow|deny)-[a-z-]+(=.+)?$|^--no-prompt$/;
+/** Permission flags, --no-prompt, and V8 flags (runtime tuning, no permission). */
+const FLAG = /^--(allow|deny)-[a-z-]+(=.+)?$|^--no-prompt$|^--v8-flags=[a-z0-9=,-]+$/;
 
 /**
  * Reads every `build:<plugin>` task (`deno compile <flags> --output bin/<plugin> <entry>`)
@@ -49,7 +50,7 @@ function parseTask(task: string, name: string, command: string): PluginBuild {
     else if (FLAG.test(word)) flags.push(word);
     else if (word.startsWith("-")) {
       throw new Error(
-        `Cannot read ${where}: unexpected flag "${word}"; only --allow-*, --deny-* and --no-prompt`,
+        `Cannot read ${where}: unexpected flag "${word}"; only --allow-*, --deny-*, --no-prompt and --v8-flags=`,
       );
     } else if (entry === undefined) entry = word;
     else throw new Error(`Cannot read ${where}: unexpected word "${word}" after the entry`);

@@ -15,6 +15,14 @@ Deno.test("planBuild() reads flags, entry and output of each build task", () => 
   }]);
 });
 
+Deno.test("planBuild() keeps V8 flags beside the permission flags", () => {
+  const [build] = planBuild({
+    "build:a":
+      "deno compile --no-prompt --v8-flags=--optimize-for-size --output bin/a plugins/a/main.ts",
+  });
+  assert.deepEqual(build!.flags, ["--no-prompt", "--v8-flags=--optimize-for-size"]);
+});
+
 Deno.test("planBuild() refuses a flag that is not a permission flag", () => {
   assert.throws(
     () => planBuild({ "build:a": "deno compile -A --output bin/a plugins/a/main.ts" }),
