@@ -8,6 +8,8 @@
  * @module
  */
 
+import { debianPrograms } from "../lib/testing/_debian.ts";
+
 /** Paths of the two binaries. */
 export interface PrometheusTools {
   /** `promtool`. */
@@ -30,58 +32,8 @@ export function prometheusTools(): Promise<PrometheusTools> {
 }
 
 async function locate(): Promise<PrometheusTools> {
-  let tools = await onPath();
-  if (tools) return tools;
-  if (Deno.uid() !== 0) {
-    throw new Error(
-      "promtool and prometheus are not on PATH and the tests do not run as root, so they " +
-        "cannot install them: run `sudo apt-get install --no-install-recommends prometheus` " +
-        "(Debian/Ubuntu) or put both binaries on PATH",
-    );
-  }
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  await run(["apt-get", "update", "-q"], env);
-  await run(
-    ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"],
-    env,
-  );
-  tools = await onPath();
-  if (!tools) {
-    throw new Error("installed the Debian package prometheus, but promtool is still not on PATH");
-  }
-  return tools;
-}
-
-async function onPath(): Promise<PrometheusTools | null> {
-  const promtool = await which("promtool");
-  const prometheus = await which("prometheus");
-  return promtool && prometheus ? { promtool, prometheus } : null;
-}
-
-async function which(name: string): Promise<string | null> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    const path = `${dir}/${name}`;
-    try {
-      const info = await Deno.stat(path);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return path;
-    } catch { /* not here */ }
-  }
-  return null;
-}
-
-async function run(command: string[], env: Record<string, string>): Promise<void> {
-  const output = await new Deno.Command(command[0]!, {
-    args: command.slice(1),
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr).slice(-2000);
-    throw new Error(`\`${command.join(" ")}\` failed (exit ${output.code}):\n${stderr}`);
-  }
+  const { promtool, prometheus } = await debianPrograms("prometheus", ["promtool", "prometheus"]);
+  return { promtool: promtool!, prometheus: prometheus! };
 }
 
 /** What `promtool check metrics` said. */

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { debianPrograms } from "./_debian.ts";
+
 /** Options of {@linkcode startRedis}. */
 export interface StartRedisOptions {
   /**
@@ -44,7 +46,6 @@ export interface TestRedis {
 }
 
 const READY_TIMEOUT_MS = 15_000;
-const INSTALL_COMMAND = "sudo apt-get install --no-install-recommends redis-server";
 
 let located: Promise<string> | undefined;
 
@@ -211,49 +212,7 @@ async function answersPing(port: number): Promise<boolean> {
 }
 
 async function locateRedisServer(): Promise<string> {
-  const found = await which("redis-server");
-  if (found !== null) return found;
-  if (Deno.uid() !== 0) {
-    throw new Error(
-      "Cannot start Redis: redis-server is not on PATH and the tests do not run as root, so " +
-        `they cannot install it: run \`${INSTALL_COMMAND}\` (Debian/Ubuntu) or put ` +
-        "redis-server on PATH",
-    );
-  }
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  await run(["apt-get", "update", "-q"], env);
-  await run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"], env);
-  const installed = await which("redis-server");
-  if (installed === null) {
-    throw new Error("Installed the Debian package redis-server, but redis-server is not on PATH");
-  }
-  return installed;
-}
-
-async function which(name: string): Promise<string | null> {
-  const path = Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin";
-  for (const dir of [...path.split(":"), "/usr/bin", "/usr/sbin"]) {
-    if (dir === "") continue;
-    try {
-      const info = await Deno.stat(`${dir}/${name}`);
-      if (info.isFile && ((info.mode ?? 0) & 0o111) !== 0) return `${dir}/${name}`;
-    } catch { /* not here */ }
-  }
-  return null;
-}
-
-async function run(command: string[], env: Record<string, string>): Promise<void> {
-  const output = await new Deno.Command(command[0]!, {
-    args: command.slice(1),
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    const stderr = new TextDecoder().decode(output.stderr).slice(-2000);
-    throw new Error(`Cannot run \`${command.join(" ")}\` (exit ${output.code}): ${stderr}`);
-  }
+  return (await debianPrograms("redis-server", ["redis-server"]))["redis-server"]!;
 }
 
 function freePort(): number {
