@@ -21,6 +21,7 @@ import { markdownTable } from "./_markdown.ts";
 import { percentile, type Summary } from "./_stats.ts";
 
 const FIXTURE = fileURLToPath(new URL("./_hop_plugin.ts", import.meta.url));
+const ECHO = fileURLToPath(new URL("./_echo_child.ts", import.meta.url));
 const DENO = Deno.execPath();
 
 /** One measured case of the hop. */
@@ -100,6 +101,40 @@ async function pipelined(
 }
 
 /**
+ * The floor: one small line to a process that echoes it back, with no protocol on either
+ * side, through the same kind of pipes, sequentially.
+ */
+async function echoFloor(calls: number): Promise<Summary> {
+  const child = new Deno.Command(DENO, {
+    args: ["run", "--no-prompt", "--quiet", ECHO],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const line = new TextEncoder().encode(
+    '{"jsonrpc":"2.0","id":1,"method":"router.route","params":{"model":"gpt-4o-mini"}}\n',
+  );
+  const roundTrip = async () => {
+    await writer.write(line);
+    let received = 0;
+    while (received < line.length) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("The echo process ended early");
+      received += value.length;
+    }
+  };
+  try {
+    return await sequential(roundTrip, calls);
+  } finally {
+    await writer.close();
+    await reader.cancel();
+    await child.status;
+  }
+}
+
+/**
  * Measure every case of the hop against one fixture process.
  *
  * @returns One result per case.
@@ -123,6 +158,10 @@ export async function measureHop(): Promise<HopResult[]> {
     const route = { upstream: "echo", model: "gpt-4o-mini" };
     const large = () => upstream.chat({ route, request: bigRequest, stream: false });
     const results: HopResult[] = [];
+    results.push({
+      name: "floor: echo of one line, no protocol",
+      latency: await echoFloor(20_000),
+    });
     results.push({ name: "router.route, typed client", latency: await sequential(small, 20_000) });
     results.push({
       name: "router.route, raw request",
