@@ -106,6 +106,27 @@ function socketWriter(socket: Socket): ByteWriter {
           else resolve(bytes.length);
         });
       }),
-    close: () => new Promise((resolve) => socket.end(resolve)),
+    close: () => endOf(socket),
   };
+}
+
+/**
+ * End the socket after what it holds is written; resolves then, or when the socket closes or
+ * fails (the core is gone), or after a second at most, so a plugin never hangs at exit.
+ */
+function endOf(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.once("close", done);
+    socket.once("error", done);
+    try {
+      socket.end(done);
+    } catch {
+      done();
+    }
+  });
 }

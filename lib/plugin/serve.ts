@@ -178,8 +178,15 @@ export function servePlugin<Config>(
       else logger.warn(`Ignored notification "${method}": ${(error as Error).message}`);
       return;
     }
-    const running = Promise.resolve()
-      .then(() => handler(parsed, callContext(0, new AbortController().signal)))
+    // Started at once, like a request's handler: messages that arrive in one read (a deferred
+    // router.feedback, then a health request) are handled in the order they were sent.
+    let started: Promise<unknown>;
+    try {
+      started = Promise.resolve(handler(parsed, callContext(0, new AbortController().signal)));
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    const running = started
       .catch((error) =>
         logger.error(`Notification handler "${method}" failed`, { error: String(error) })
       )

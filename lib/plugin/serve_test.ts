@@ -302,3 +302,25 @@ Deno.test("servePlugin() finishes a slow shutdown flush and answers it when inpu
   assert.equal(flushed, true);
   assert.ok(out.join("").includes('{"jsonrpc":"2.0","id":2,"result":{}}'), out.join(""));
 });
+
+Deno.test("servePlugin() handles a notification before a request sent after it", async () => {
+  let feedbacks = 0;
+  const { host } = await serve(() => ({
+    ...baseHandlers(),
+    router: {
+      route: ({ model }) => ({ routes: [{ upstream: `u${feedbacks}`, model }] }),
+      feedback: () => void feedbacks++,
+      models: () => ({ models: [] }),
+    },
+  }));
+  await host.request("initialize", init({ token: SECRET }));
+  const feedback = { upstream: "u", model: "m", outcome: "success", latency_ms: 5 };
+  host.notify("router.feedback", feedback);
+  const answer = await host.request("router.route", {
+    model: "m",
+    identity: { groups: [] },
+    request: { stream: false, estimated_tokens: 1 },
+  });
+  assert.deepEqual(answer, { routes: [{ upstream: "u1", model: "m" }] });
+  await host.request("shutdown");
+});
