@@ -27,9 +27,11 @@ export async function debianPrograms(
         `cannot install it: run \`${command}\` (Debian/Ubuntu) or put it on PATH`,
     );
   }
-  const env = { DEBIAN_FRONTEND: "noninteractive" };
-  await run(["apt-get", "update", "-q"], env);
-  await run(["apt-get", "install", "-y", "-q", "--no-install-recommends", pkg], env);
+  // Test files run in parallel and may all find the program missing: one apt-get at a time
+  // (flock), and none once another has installed the package.
+  const install = `dpkg-query -W -f='\${Status}' ${pkg} 2>/dev/null | grep -q 'ok installed' || ` +
+    `{ apt-get update -q && apt-get install -y -q --no-install-recommends ${pkg}; }`;
+  await run(["flock", APT_LOCK, "sh", "-c", install], { DEBIAN_FRONTEND: "noninteractive" });
   found = await allOnPath(programs);
   if (!found) {
     throw new Error(
@@ -38,6 +40,8 @@ export async function debianPrograms(
   }
   return found;
 }
+
+const APT_LOCK = "/tmp/vulpes-tests-apt.lock";
 
 async function allOnPath(programs: readonly string[]): Promise<Record<string, string> | null> {
   const found: Record<string, string> = {};
