@@ -106,6 +106,8 @@ export class Peer {
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
   #timerHeld = false;
+  /** Ids of requests given up on (cancelled, timed out), whose late answers are not news. */
+  #abandoned = new Set<RequestId>();
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -264,11 +266,20 @@ export class Peer {
   #watch(id: RequestId, pending: Pending, signal: AbortSignal): () => void {
     const onAbort = () => {
       this.#settle(id);
+      this.#abandon(id);
       this.notify(CANCEL_METHOD, { id });
       pending.reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
     return () => signal.removeEventListener("abort", onAbort);
+  }
+
+  #abandon(id: RequestId): void {
+    this.#abandoned.add(id);
+    // Bounded: an answer that never comes must not keep its id forever.
+    if (this.#abandoned.size > MAX_ABANDONED) {
+      this.#abandoned.delete(this.#abandoned.values().next().value!);
+    }
   }
 
   #armDeadlines(deadline: number): void {
@@ -304,6 +315,7 @@ export class Peer {
         continue;
       }
       this.#settle(id);
+      this.#abandon(id);
       this.notify(CANCEL_METHOD, { id });
       pending.reject(
         new PluginError(
@@ -335,17 +347,20 @@ export class Peer {
         this.#handleNotification(classified.message.method, classified.message.params);
         return;
       case "success": {
-        const pending = this.#settle(classified.message.id);
-        if (pending) pending.resolve(classified.message.result);
-        else {this.#warn(
-            `Dropped a response to unknown request id ${JSON.stringify(classified.message.id)}`,
-          );}
+        const { id, result } = classified.message;
+        const pending = this.#settle(id);
+        if (pending) pending.resolve(result);
+        else if (!this.#abandoned.delete(id)) {
+          // A late answer to a request we cancelled or timed out is expected, not news.
+          this.#warn(`Dropped a response to unknown request id ${JSON.stringify(id)}`);
+        }
         return;
       }
       case "failure": {
         const { id, error } = classified.message;
         const pending = id === null ? undefined : this.#settle(id);
         if (pending) pending.reject(errorFromWire(error));
+        else if (id !== null && this.#abandoned.delete(id)) return;
         else if (error.code !== ErrorCode.RequestCancelled) {
           // A -32800 for an id already settled answers our own $/cancel: expected, not news.
           this.#warn(`The other side reported an error: ${error.code} ${error.message}`);
@@ -503,6 +518,7 @@ export class Peer {
 }
 
 const DEFERRED: SendOptions = { defer: true };
+const MAX_ABANDONED = 1024;
 
 function toErrorObject(error: unknown, method: string): JsonRpcErrorObject {
   if (error instanceof RpcError) {
