@@ -229,15 +229,24 @@ Deno.test("S3 outage through the gateway: requests are answered, every transcrip
     const layout = (id: string, day: string) => `outage/_/${day}/${encodeURIComponent(id)}.json.gz`;
     const expected = ids.map((id, i) => days[i]!.map((day) => layout(id, day)));
     let keys: string[] = [];
+    let listError = "";
     await waitFor("all 5 transcripts in the bucket", async () => {
-      const page = await client.send(
-        new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "outage/" }),
-      );
-      keys = (page.Contents ?? []).map(({ Key }) => Key!);
+      try {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "outage/" }),
+        );
+        keys = (page.Contents ?? []).map(({ Key }) => Key!);
+      } catch (error) {
+        // s3rver can fail a listing while the plugin's PUTs are being written: ask again.
+        listError = ` (last listing failed: ${(error as Error).message})`;
+        return false;
+      }
       return expected.every((options) => options.some((key) => keys.includes(key)));
     }, 30_000).catch((cause) => {
       throw new Error(
-        `${cause.message}; expected ${expected.flat().join(", ")}; found ${keys.join(", ")}`,
+        `${cause.message}; expected ${expected.flat().join(", ")}; found ${
+          keys.join(", ")
+        }${listError}`,
       );
     });
     for (const [i, options] of expected.entries()) {
