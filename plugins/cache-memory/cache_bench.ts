@@ -8,42 +8,11 @@ import { cacheProviderClient, PluginProcess } from "@vulpes/contract/host";
 import type { CacheProviderHandlers } from "@vulpes/contract/capabilities";
 import { createTestContext } from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
+import { KEYS, keys, values } from "./_bench_answers.ts";
 import { LruStore } from "./_lru.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-/** A chat completion of about 1 KB, as the core would cache it. */
-function completion(index: number): Record<string, unknown> {
-  return {
-    id: `chatcmpl-${index.toString(36).padStart(12, "0")}`,
-    object: "chat.completion",
-    created: 1767225600,
-    model: "gpt-4o-2024-08-06",
-    system_fingerprint: "fp_0123456789",
-    choices: [{
-      index: 0,
-      message: {
-        role: "assistant",
-        content: "A least-recently-used cache keeps the entries that were used most recently " +
-          "and drops the one that has gone longest without use when it runs out of room. " +
-          "It suits answers to repeated prompts: the same question asked again is answered " +
-          "from memory instead of by the model, which saves both time and tokens. Entries " +
-          "also expire after their time to live, so a stale answer is not served forever, " +
-          "and each tenant has its own namespace, so one tenant never sees another's cached " +
-          "answers. Sizes are bounded by an entry count and a byte count. " +
-          `(answer ${index})`,
-        refusal: null,
-      },
-      logprobs: null,
-      finish_reason: "stop",
-    }],
-    usage: { prompt_tokens: 42, completion_tokens: 118, total_tokens: 160 },
-  };
-}
-
-const KEYS = 1000;
-const keys = Array.from({ length: KEYS }, (_, i) => i.toString(16).padStart(64, "0"));
-const values = keys.map((_, i) => completion(i));
 const texts = values.map((value) => JSON.stringify(value));
 const NOW = Date.parse("2026-01-01T00:00:00Z");
 
