@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { definePlugin, runPlugin } from "@vulpes/contract/plugin";
 
 /** The benchmark's plugin. */

@@ -116,7 +116,8 @@ export async function measureMemory(options: MeasureMemoryOptions = {}): Promise
   const progress = options.onProgress ?? (() => {});
   const began = performance.now();
   const before = loadAverage();
-  const inBin = [...Deno.readDirSync(`${ROOT}/bin`)].map((e) => e.name).sort();
+  const inBin = [...Deno.readDirSync(`${ROOT}/bin`)].filter((e) => e.isFile).map((e) => e.name)
+    .sort();
   const names = options.plugins ?? inBin;
   const settleMs = options.settleMs ?? (quick ? 1_000 : 2_000);
   const skipped: MemoryReport["skipped"] = [];

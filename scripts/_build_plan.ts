@@ -7,6 +7,8 @@ export interface PluginBuild {
   entry: string;
   /** Output path, relative to the project root. */
   output: string;
+  /** The entry bundled into one module (what is compiled or launched), relative to the root. */
+  bundle: string;
 }
 
 /** Permission flags, --no-prompt, and V8 flags (runtime tuning, no permission). */
@@ -67,5 +69,5 @@ function parseTask(task: string, name: string, command: string): PluginBuild {
       }`,
     );
   }
-  return { name, flags, entry, output };
+  return { name, flags, entry, output, bundle: `bin/bundles/${name}.js` };
 }

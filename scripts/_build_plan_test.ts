@@ -12,6 +12,7 @@ Deno.test("planBuild() reads flags, entry and output of each build task", () => 
     flags: ["--no-prompt", "--allow-net"],
     entry: "plugins/upstream-x/main.ts",
     output: "bin/upstream-x",
+    bundle: "bin/bundles/upstream-x.js",
   }]);
 });
 

@@ -6,7 +6,7 @@
  */
 
 import { parse } from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { CAPABILITIES, formatPath } from "@vulpes/contract/capabilities";
 import {
   findSecretReference,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
+import * as z from "zod";
 import { formatPath, issuesOf, summarizeIssues } from "./_issues.ts";
 
 Deno.test("formatPath() writes indexes in brackets and quotes odd keys", () => {

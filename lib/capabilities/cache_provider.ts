@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import type { MaybePromise } from "./common.ts";
 import type { CallContext } from "./context.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** Who is calling, as established by an authenticator. */
 export interface Identity {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** The seven capabilities, in pipeline order. */
 export const CAPABILITIES = [

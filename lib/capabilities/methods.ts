@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type * as z from "zod";
 import type { AuthenticatorHandlers } from "./authenticator.ts";
 import { authenticateParamsSchema, authenticateResultSchema } from "./authenticator.ts";
 import type { CacheProviderHandlers } from "./cache_provider.ts";

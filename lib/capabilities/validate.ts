@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { z } from "zod";
+import type * as z from "zod";
 import { ErrorCode, type FieldIssue, RpcError } from "../protocol/errors.ts";
 import { issuesOf, summarizeIssues } from "./_issues.ts";
 
@@ -20,7 +20,7 @@ import { issuesOf, summarizeIssues } from "./_issues.ts";
  * @example Reject a wrong type
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { parseParams } from "./validate.ts";
  *
  * assert.throws(
@@ -50,7 +50,7 @@ export function parseParams<T>(method: string, schema: z.ZodType<T>, params: unk
  * @example List the issues of a bad value
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { check } from "./validate.ts";
  *
  * const result = check(z.object({ n: z.number() }), { n: "1" });

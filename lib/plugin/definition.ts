@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import type { CapabilityHandlers } from "../capabilities/methods.ts";
 import type { MaybePromise } from "../capabilities/common.ts";
 import type { Logger } from "../capabilities/context.ts";
@@ -77,7 +77,7 @@ export type PermissionName = "read" | "write" | "net" | "env" | "run" | "sys" | 
  * @example Define a plugin that abstains on everything
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { definePlugin } from "./definition.ts";
  *
  * const plugin = definePlugin({
@@ -125,7 +125,7 @@ export function definePlugin<Config>(
  * @example Declare an API key field
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { secret } from "./definition.ts";
  *
  * const schema = z.strictObject({ api_key: secret("Key of the upstream") });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import type { Manifest, PermissionGrant } from "../capabilities/lifecycle.ts";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
 import type { PermissionName, PluginDefinition } from "./definition.ts";
@@ -22,7 +22,7 @@ const PERMISSION_NAMES = ["read", "write", "net", "env", "run", "sys", "ffi"] as
  * @example Describe a plugin
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { definePlugin } from "./definition.ts";
  * import { buildManifest } from "./manifest.ts";
  *
@@ -59,7 +59,7 @@ export function buildManifest(definition: PluginDefinition<unknown>): Manifest {
  * @example The schema of a strict object
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { configJsonSchema } from "./manifest.ts";
  *
  * const json = configJsonSchema(z.strictObject({ n: z.number().default(1) }));

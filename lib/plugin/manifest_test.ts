@@ -12,7 +12,7 @@ async function permissionsUnder(
     const script = `${dir}/describe.ts`;
     await Deno.writeTextFile(
       script,
-      `import { z } from "zod";
+      `import * as z from "zod";
 import { buildManifest } from "${ROOT}/lib/plugin/manifest.ts";
 import { definePlugin } from "${ROOT}/lib/plugin/definition.ts";
 const manifest = buildManifest(definePlugin({

@@ -8,7 +8,7 @@
  * @example A complete authenticator
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { definePlugin } from "@vulpes/contract/plugin";
  *
  * export const plugin = definePlugin({

@@ -78,7 +78,7 @@ type State =
  * @example Initialize and call a plugin in memory
  * ```ts
  * import assert from "node:assert/strict";
- * import { z } from "zod";
+ * import * as z from "zod";
  * import { createLinkedPair, Peer } from "../protocol/mod.ts";
  * import { definePlugin } from "./definition.ts";
  * import { servePlugin } from "./serve.ts";

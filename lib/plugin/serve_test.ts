@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
+import * as z from "zod";
 import { createLinkedPair, Peer, PluginError, RpcError } from "../protocol/mod.ts";
 import { definePlugin, type PluginInstance, secret } from "./definition.ts";
 import { servePlugin } from "./serve.ts";

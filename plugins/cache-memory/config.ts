@@ -11,7 +11,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** Default `max_entry_bytes` is `max_bytes` divided by this: one answer never fills the cache. */
 export const ENTRY_FRACTION = 16;

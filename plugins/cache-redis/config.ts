@@ -10,7 +10,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { secret } from "@vulpes/contract/plugin";
 
 /** Modes of the Redis deployment, as node-redis supports them. */

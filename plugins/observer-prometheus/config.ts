@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** Default buckets of the request and attempt duration histograms, in seconds. */
 export const DURATION_BUCKETS = [

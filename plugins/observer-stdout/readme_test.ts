@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import type { z } from "zod";
+import type * as z from "zod";
 import { observerEventSchema } from "@vulpes/contract/capabilities";
 import { createTestContext } from "@vulpes/contract/testing";
 import { configTable, tableCells } from "../../scripts/_config_table.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** Where a block goes in the messages. */
 export const PLACEMENTS = [

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { templateProblems } from "./_render.ts";
 import { compareVersions, sortVersions } from "./_registry.ts";
 

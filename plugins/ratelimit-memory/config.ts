@@ -8,7 +8,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { windowProblem } from "./_rules.ts";
 
 const pattern = z.string().min(1, "expected a non-empty value or pattern");

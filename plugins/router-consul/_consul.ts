@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** What a health query asks for. */
 export interface HealthQuery {

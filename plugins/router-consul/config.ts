@@ -5,7 +5,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { secret } from "@vulpes/contract/plugin";
 
 const backoffSchema = z.strictObject({

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 
 /** LiteLLM's routing strategy names (`usage-based-routing-v2` is an alias of v1 here). */
 export const STRATEGIES = [

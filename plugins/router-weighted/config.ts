@@ -8,7 +8,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { matchesPattern } from "./_routing.ts";
 
 /** How a model orders its targets. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { secret } from "@vulpes/contract/plugin";
 
 const timeoutsSchema = z.strictObject({

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { definePlugin, runPlugin } from "@vulpes/contract/plugin";
 
 export const faultyPlugin = definePlugin({

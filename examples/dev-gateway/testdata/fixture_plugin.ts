@@ -6,7 +6,7 @@
  * @module
  */
 
-import { z } from "zod";
+import * as z from "zod";
 import { definePlugin, runPlugin } from "@vulpes/contract/plugin";
 
 export const fixturePlugin = definePlugin({
