@@ -16,6 +16,7 @@ import {
   routerClient,
   upstreamProviderClient,
 } from "@vulpes/contract/host";
+import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { markdownTable } from "./_markdown.ts";
 import { percentile, type Summary } from "./_stats.ts";
@@ -45,10 +46,24 @@ function cpuMicros(pid: number | "self"): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-async function startFixture(): Promise<PluginProcess> {
+/**
+ * A launcher for a script, as bin/ plugins are started: a shell script that execs `deno run`
+ * (so the pid is the script's runtime).
+ */
+async function writeLauncher(dir: string, name: string, script: string): Promise<string> {
+  const launcher = `${dir}/${name}`;
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  await Deno.writeTextFile(
+    launcher,
+    `#!/bin/sh\nexec ${quote(DENO)} run --no-prompt --quiet ${quote(script)} "$@"\n`,
+    { mode: 0o755 },
+  );
+  return launcher;
+}
+
+async function startFixture(dir: string): Promise<PluginProcess> {
   return await PluginProcess.start({
-    command: DENO,
-    args: ["run", "--no-prompt", "--quiet", FIXTURE],
+    command: await writeLauncher(dir, "hop-plugin", FIXTURE),
     instance: "hop",
     capabilities: ["router", "upstream_provider"],
     config: {},
@@ -104,33 +119,34 @@ async function pipelined(
  * The floor: one small line to a process that echoes it back, with no protocol on either
  * side, through the same kind of pipes, sequentially.
  */
-async function echoFloor(calls: number): Promise<Summary> {
-  const child = new Deno.Command(DENO, {
-    args: ["run", "--no-prompt", "--quiet", ECHO],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const reader = child.stdout.getReader();
+async function echoFloor(dir: string, calls: number): Promise<Summary> {
+  // The host's kind of pipes (lib/host/_spawn.ts): node:child_process, read as data arrives.
+  const child = spawn(await writeLauncher(dir, "echo", ECHO), [], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const line = new TextEncoder().encode(
     '{"jsonrpc":"2.0","id":1,"method":"router.route","params":{"model":"gpt-4o-mini"}}\n',
   );
-  const roundTrip = async () => {
-    await writer.write(line);
-    let received = 0;
-    while (received < line.length) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("The echo process ended early");
-      received += value.length;
+  let received = 0;
+  let answered: (() => void) | null = null;
+  child.stdout!.on("data", (chunk: Uint8Array) => {
+    received += chunk.length;
+    if (received >= line.length) {
+      received -= line.length;
+      answered?.();
     }
-  };
+  });
+  const roundTrip = () =>
+    new Promise<void>((resolve, reject) => {
+      answered = resolve;
+      child.stdin!.write(line, (error) => error && reject(error));
+    });
   try {
     return await sequential(roundTrip, calls);
   } finally {
-    await writer.close();
-    await reader.cancel();
-    await child.status;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.stdin!.end();
+    await exited;
   }
 }
 
@@ -140,7 +156,11 @@ async function echoFloor(calls: number): Promise<Summary> {
  * @returns One result per case.
  */
 export async function measureHop(): Promise<HopResult[]> {
-  const plugin = await startFixture();
+  const dir = await Deno.makeTempDir({ prefix: "vulpes-hop-" });
+  const plugin = await startFixture(dir).catch(async (error) => {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  });
   try {
     const router = routerClient(plugin);
     const upstream = upstreamProviderClient(plugin, createChunkRouter());
@@ -160,7 +180,7 @@ export async function measureHop(): Promise<HopResult[]> {
     const results: HopResult[] = [];
     results.push({
       name: "floor: echo of one line, no protocol",
-      latency: await echoFloor(20_000),
+      latency: await echoFloor(dir, 20_000),
     });
     results.push({ name: "router.route, typed client", latency: await sequential(small, 20_000) });
     results.push({
@@ -189,6 +209,7 @@ export async function measureHop(): Promise<HopResult[]> {
     return results;
   } finally {
     await plugin.shutdown();
+    await Deno.remove(dir, { recursive: true });
   }
 }
 

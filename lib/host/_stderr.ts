@@ -6,7 +6,7 @@ const MAX_LINE_CHARS = 64 * 1024;
  * than 64 KiB are cut.
  */
 export async function forwardLines(
-  stream: ReadableStream<Uint8Array>,
+  stream: AsyncIterable<Uint8Array>,
   onRecord: (record: Record<string, unknown>) => void,
 ): Promise<void> {
   let buffer = "";
@@ -15,8 +15,9 @@ export async function forwardLines(
     onRecord(toRecord(line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line));
   };
   try {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += text;
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      buffer += decoder.decode(chunk, { stream: true });
       let start = 0;
       let newline;
       while ((newline = buffer.indexOf("\n", start)) !== -1) {

@@ -13,7 +13,6 @@ import {
 } from "../capabilities/lifecycle.ts";
 import { check, summarizeIssues } from "../capabilities/validate.ts";
 import {
-  type ByteWriter,
   Peer,
   PluginError,
   PROTOCOL_VERSION,
@@ -21,6 +20,7 @@ import {
   type SendOptions,
   StreamTransport,
 } from "../protocol/mod.ts";
+import { type ExitStatus, type SpawnedProcess, spawnProcess } from "./_spawn.ts";
 import { forwardLines } from "./_stderr.ts";
 
 /** Something that happened to a plugin process, for the core's log and health. */
@@ -101,7 +101,7 @@ export interface PluginProcessOptions {
 }
 
 interface Running {
-  child: Deno.ChildProcess;
+  child: SpawnedProcess;
   peer: Peer;
   startedAt: number;
 }
@@ -235,9 +235,7 @@ export class PluginProcess {
     await running.peer.close().catch(() => {});
     const exited = await waitFor(running.child.status, timeoutMs);
     if (!exited) {
-      try {
-        running.child.kill("SIGKILL");
-      } catch { /* gone */ }
+      running.child.kill("SIGKILL");
       await running.child.status;
     }
   }
@@ -253,19 +251,16 @@ export class PluginProcess {
 
   async #spawn(restart = false): Promise<void> {
     const options = this.#options;
-    let child: Deno.ChildProcess;
+    let child: SpawnedProcess;
     try {
-      child = new Deno.Command(options.command, {
+      // Its own process group: a terminal's Ctrl-C reaches the core, which then shuts the
+      // plugin down (flush included) instead of the plugin dying mid-flush. A plugin whose
+      // core is gone sees the end of its stdin and exits.
+      child = await spawnProcess({
+        command: options.command,
         args: options.args ?? [],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-        // Its own process group: a terminal's Ctrl-C reaches the core, which then shuts the
-        // plugin down (flush included) instead of the plugin dying mid-flush. A plugin whose
-        // core is gone sees the end of its stdin and exits.
-        detached: true,
         ...(options.env ? { env: options.env } : {}),
-      }).spawn();
+      });
     } catch (error) {
       throw new PluginError(
         "unavailable",
@@ -276,7 +271,7 @@ export class PluginProcess {
     }
     const transport = new StreamTransport(
       child.stdout,
-      pipeWriter(child.stdin),
+      child.stdin,
       options.maxMessageBytes ? { maxLineBytes: options.maxMessageBytes } : {},
     );
     const onLog = options.onLog ?? writeRecord;
@@ -301,18 +296,14 @@ export class PluginProcess {
     }, { timeoutMs: options.startTimeoutMs ?? 15_000 }).catch(async (error) => {
       this.#running = null;
       await peer.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
+      child.kill("SIGKILL");
       throw error;
     });
     const problem = initializeProblem(init, options.capabilities);
     if (problem !== null) {
       this.#running = null;
       await peer.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch { /* gone */ }
+      child.kill("SIGKILL");
       throw new PluginError(
         "unavailable",
         `Plugin "${options.instance}" answered initialize wrongly: ${problem}`,
@@ -329,7 +320,7 @@ export class PluginProcess {
     });
   }
 
-  #exited(running: Running, status: Deno.CommandStatus): void {
+  #exited(running: Running, status: ExitStatus): void {
     if (this.#running !== running) return;
     this.#running = null;
     running.peer.close().catch(() => {});
@@ -404,19 +395,4 @@ function initializeProblem(init: unknown, requested: CapabilityName[]): string |
   const missing = requested.filter((c) => !result.value.capabilities.includes(c));
   if (missing.length > 0) return `capabilities ${missing.join(", ")} are missing from its answer`;
   return null;
-}
-
-/**
- * The child's stdin as a {@linkcode ByteWriter}: Deno's pipe stream is done with a chunk once
- * its write resolves, so the transport can write every batch from one reused buffer.
- */
-function pipeWriter(stdin: WritableStream<Uint8Array>): ByteWriter {
-  const writer = stdin.getWriter();
-  return {
-    write: async (bytes) => {
-      await writer.write(bytes);
-      return bytes.length;
-    },
-    close: () => writer.close(),
-  };
 }
