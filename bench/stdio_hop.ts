@@ -72,10 +72,19 @@ async function startFixture(dir: string): Promise<PluginProcess> {
   });
 }
 
-async function sequential(call: () => Promise<unknown>, calls: number): Promise<Summary> {
+/**
+ * Round trips one after the other; with `pauseMs`, each after a pause, so both processes have
+ * gone idle as a plugin has between the calls of one gateway request.
+ */
+async function sequential(
+  call: () => Promise<unknown>,
+  calls: number,
+  pauseMs = 0,
+): Promise<Summary> {
   for (let i = 0; i < Math.min(2_000, calls); i++) await call(); // warm-up
   const micros = new Float64Array(calls);
   for (let i = 0; i < calls; i++) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const start = performance.now();
     await call();
     micros[i] = (performance.now() - start) * 1000;
@@ -183,6 +192,10 @@ export async function measureHop(): Promise<HopResult[]> {
       latency: await echoFloor(dir, 20_000),
     });
     results.push({ name: "router.route, typed client", latency: await sequential(small, 20_000) });
+    results.push({
+      name: "router.route, typed client, 5 ms apart",
+      latency: await sequential(small, 1_000, 5),
+    });
     results.push({
       name: "router.route, raw request",
       latency: await sequential(rawSmall, 20_000),
