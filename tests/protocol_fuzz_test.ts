@@ -1,7 +1,7 @@
 /**
  * Hostile input on the protocol layer of every plugin binary: for each `build:<plugin>` task of
- * deno.json, a fast-check driven session through the real bin/<plugin> sends random bytes,
- * deeply nested JSON, strings near and over the line cap and wrong params for each capability
+ * deno.json, a fast-check driven session through the real bin/<plugin> sends random bytes
+ * (before and after `initialize`), deeply nested JSON, strings near and over the line cap and wrong params for each capability
  * method. Every request gets an answer with its id (never an internal error), `health` answers
  * after every case, the process stays alive, and stdout carries only JSON-RPC.
  *
@@ -210,6 +210,16 @@ async function fuzzPlugin(name: string, config: unknown): Promise<void> {
   const session = new RawSession(binary);
   let id = 1;
   try {
+    // Before initialize: random bytes, then a health call, which reports "not initialized".
+    for (const bytes of fc.sample(fc.uint8Array({ maxLength: 2048 }), { numRuns: 100, seed: 42 })) {
+      await session.write(bytes);
+    }
+    await session.write("\n");
+    const early = await session.call(id++, "health", undefined, 10_000);
+    assert.deepEqual(early.result, {
+      status: "unavailable",
+      detail: { reason: "not initialized" },
+    }, `health before initialize, after random bytes: ${JSON.stringify(early)}`);
     const init = await session.call(id++, "initialize", {
       protocol_version: "1",
       instance: `fuzz-${name}`,

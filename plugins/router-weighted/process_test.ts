@@ -210,20 +210,3 @@ Deno.test("bin/router-weighted answers random model names and random params, and
     await plugin.shutdown();
   }
 });
-
-Deno.test("bin/router-weighted survives random bytes on stdin and still answers", async () => {
-  const child = new Deno.Command(BINARY, { stdin: "piped", stdout: "piped", stderr: "null" })
-    .spawn();
-  const writer = child.stdin.getWriter();
-  const samples = fc.sample(fc.uint8Array({ maxLength: 2048 }), { numRuns: 300, seed: 42 });
-  for (const bytes of samples) await writer.write(bytes);
-  await writer.write(
-    new TextEncoder().encode('\n{"jsonrpc":"2.0","id":"last","method":"health"}\n'),
-  );
-  await writer.close();
-  const output = new TextDecoder().decode((await child.output()).stdout);
-  const answers = output.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
-  const last = answers.find((answer) => answer.id === "last");
-  assert.deepEqual(last?.result, { status: "unavailable", detail: { reason: "not initialized" } });
-  assert.ok(answers.every((answer) => answer.jsonrpc === "2.0"));
-});
