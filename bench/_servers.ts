@@ -58,7 +58,7 @@ export class Servers {
 
   /** The fake OpenAI API (chat, Responses API, embeddings). */
   openai(): Promise<FakeOpenAI> {
-    return this.#openai ??= startFakeOpenAI();
+    return this.#openai ??= startFakeOpenAI({ record: false });
   }
 
   /** A fake Consul with three healthy `vllm` instances serving `gpt-4o` and `llama`. */

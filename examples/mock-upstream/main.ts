@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const fake = await startFakeOpenAI({
     port: port("--port", "VULPES_MOCK_PORT", 4010),
     chunkDelayMs: 20,
+    record: false,
   });
   const otlp = Deno.serve({
     hostname: "127.0.0.1",

@@ -107,6 +107,13 @@ export interface FakeOpenAIOptions {
    * @default {0}
    */
   chunkDelayMs?: number;
+  /**
+   * Keep every request in `requests`. Off for a long-running mock (`make run`, benchmarks),
+   * whose memory would otherwise grow with every request.
+   *
+   * @default {true}
+   */
+  record?: boolean;
 }
 
 /** Options of {@linkcode chatCompletion}. */
@@ -204,6 +211,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const closing = new AbortController();
   const counters = { chat: 0, responses: 0 };
   const pacing = options.chunkDelayMs ?? 0;
+  const record = options.record ?? true;
   const { promise: listening, resolve } = Promise.withResolvers<void>();
   const server = Deno.serve({
     hostname: options.hostname ?? "127.0.0.1",
@@ -215,12 +223,14 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   }, async function fakeOpenAI(request) {
     const url = new URL(request.url);
     const body = parseBody(await request.text());
-    requests.push({
-      method: request.method,
-      path: url.pathname,
-      headers: Object.fromEntries(request.headers),
-      body,
-    });
+    if (record) {
+      requests.push({
+        method: request.method,
+        path: url.pathname,
+        headers: Object.fromEntries(request.headers),
+        body,
+      });
+    }
     if (options.apiKey !== undefined) {
       if (request.headers.get("authorization") !== `Bearer ${options.apiKey}`) {
         return send(unauthorized(), request, closing.signal, pacing);

@@ -109,6 +109,20 @@ Deno.test("startFakeOpenAI() echoes the last user message in a chat completion",
   });
 });
 
+Deno.test("startFakeOpenAI() records requests, unless told not to (a long-running mock)", async () => {
+  const chat = { model: "m", messages: [{ role: "user", content: "Hi" }] };
+  await withFake({}, async (fake) => {
+    await postJson(fake, CHAT, chat);
+    assert.equal(fake.requests.length, 1);
+    assert.deepEqual(fake.requests[0]!.body, chat);
+  });
+  await withFake({ record: false }, async (fake) => {
+    const answer = await postJson(fake, CHAT, chat);
+    assert.equal(answer.choices[0].message.content, "Echo: Hi");
+    assert.deepEqual(fake.requests, []);
+  });
+});
+
 Deno.test("startFakeOpenAI() answers a weather question with a tool call when tools are offered", async () => {
   await withFake({}, async (fake) => {
     const messages: unknown[] = [{ role: "user", content: "What is the weather in Paris?" }];
