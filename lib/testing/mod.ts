@@ -43,4 +43,11 @@ export {
 } from "./fake_consul.ts";
 export { startS3, type StartS3Options, type TestS3 } from "./s3.ts";
 export { startPostgres, type StartPostgresOptions, type TestPostgres } from "./postgres.ts";
-export { startRedis, type StartRedisOptions, type TestRedis } from "./redis.ts";
+export {
+  startRedis,
+  type StartRedisOptions,
+  startSentinel,
+  type StartSentinelOptions,
+  type TestRedis,
+  type TestSentinel,
+} from "./redis.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { startRedis } from "./redis.ts";
+import { startRedis, startSentinel } from "./redis.ts";
 
 async function withClient<T>(
   url: string,
@@ -69,5 +69,76 @@ Deno.test("startRedis() passes extra arguments to redis-server", async () => {
     });
   } finally {
     await redis.close();
+  }
+});
+
+/** `SENTINEL MASTER name` as field → value. */
+async function masterState(url: string, name: string): Promise<Record<string, string>> {
+  return await withClient(url, async (client) => {
+    const flat = await client.sendCommand(["SENTINEL", "MASTER", name]) as string[];
+    const state: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) state[flat[i]!] = flat[i + 1]!;
+    return state;
+  });
+}
+
+Deno.test("startSentinel() names the master it watches, under the name it was given", async () => {
+  const master = await startRedis();
+  try {
+    const sentinel = await startSentinel(master, { name: "cache-1" });
+    try {
+      assert.equal(sentinel.url, `redis://127.0.0.1:${sentinel.port}`);
+      assert.equal(sentinel.masterName, "cache-1");
+      assert.notEqual(sentinel.port, master.port);
+      await withClient(sentinel.url, async (client) => {
+        assert.deepEqual(
+          await client.sendCommand(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "cache-1"]),
+          ["127.0.0.1", String(master.port)],
+        );
+      });
+    } finally {
+      await sentinel.close();
+    }
+    await sentinel.close();
+    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: sentinel.port }));
+    // The master is left running.
+    await withClient(master.url, async (client) => assert.equal(await client.ping(), "PONG"));
+  } finally {
+    await master.close();
+  }
+});
+
+Deno.test("startSentinel() logs in to a master with a password that needs quoting", async () => {
+  const master = await startRedis({ password: 'p@ss "word" \\ é' });
+  try {
+    const sentinel = await startSentinel(master);
+    try {
+      assert.equal(sentinel.masterName, "vulpes");
+      // The master's run id comes with its INFO reply, which it only gives once logged in.
+      const deadline = Date.now() + 10_000;
+      let state = await masterState(sentinel.url, "vulpes");
+      while (!state.runid && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        state = await masterState(sentinel.url, "vulpes");
+      }
+      assert.match(state.runid ?? "", /^[0-9a-f]{40}$/, `sentinel state: ${JSON.stringify(state)}`);
+      assert.equal(state.flags, "master");
+    } finally {
+      await sentinel.close();
+    }
+  } finally {
+    await master.close();
+  }
+});
+
+Deno.test("startSentinel() rejects a master name that the config file cannot hold", async () => {
+  const master = await startRedis();
+  try {
+    await assert.rejects(
+      startSentinel(master, { name: "my master" }),
+      /Invalid sentinel master name "my master": use only letters, digits/,
+    );
+  } finally {
+    await master.close();
   }
 });

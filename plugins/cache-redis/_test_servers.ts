@@ -1,88 +1,16 @@
 /**
- * For tests only, what lib/testing's `startRedis` does not start: a TCP relay that can be
- * paused (a server that stops answering), a Redis Sentinel watching a `startRedis` server,
- * and a self-signed certificate for a TLS port. All on 127.0.0.1, each in its own temp dir.
+ * For tests only, what lib/testing's `startRedis` and `startSentinel` do not start: a TCP relay
+ * that can be paused (a server that stops answering) and a self-signed certificate for a TLS
+ * port. All on 127.0.0.1, each in its own temp dir.
  *
  * @module
  */
-
-import type { TestRedis } from "@vulpes/contract/testing";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command("redis-cli", {
-    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(output.stdout);
-}
-
-/** A running sentinel. */
-export interface TestSentinel {
-  /** Its port on 127.0.0.1. */
-  port: number;
-  /** Kill it and remove its temp dir. */
-  close(): Promise<void>;
-}
-
-/**
- * A Redis Sentinel (`redis-server <conf> --sentinel`) watching `master` under `name`, quorum
- * 1; resolves once it names the master.
- */
-export async function startSentinel(master: TestRedis, name: string): Promise<TestSentinel> {
-  const dir = await Deno.makeTempDir({ prefix: "vulpes-sentinel-" });
-  const port = freePort();
-  await Deno.writeTextFile(
-    `${dir}/sentinel.conf`,
-    [
-      `port ${port}`,
-      "bind 127.0.0.1",
-      `dir ${dir}`,
-      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
-      ...(master.password === undefined ? [] : [`sentinel auth-pass ${name} ${master.password}`]),
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command("redis-server", {
-    args: [`${dir}/sentinel.conf`, "--sentinel"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  async function close(): Promise<void> {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-  try {
-    await waitFor("the sentinel to name its master", async () => {
-      const reply = await redisCli(port, "sentinel", "get-master-addr-by-name", name);
-      return reply.includes(String(master.port));
-    });
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { port, close };
 }
 
 /** A self-signed certificate for 127.0.0.1 and the redis-server arguments of a TLS port. */

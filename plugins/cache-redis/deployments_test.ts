@@ -8,8 +8,8 @@
 
 import assert from "node:assert/strict";
 import { cacheProviderClient, checkHealth } from "@vulpes/contract/host";
-import { startRedis } from "@vulpes/contract/testing";
-import { makeTls, startPausableProxy, startSentinel } from "./_test_servers.ts";
+import { startRedis, startSentinel } from "@vulpes/contract/testing";
+import { makeTls, startPausableProxy } from "./_test_servers.ts";
 import {
   completion,
   connected,
@@ -95,17 +95,17 @@ Deno.test("bin/cache-redis in cluster mode: a one-node Redis Cluster", async () 
 
 Deno.test("bin/cache-redis in sentinel mode: the master the sentinel names, with its password", async () => {
   const master = await startRedis({ password: PASSWORD });
-  const sentinel = await startSentinel(master, "vulpes").catch(async (error) => {
+  const sentinel = await startSentinel(master).catch(async (error) => {
     await master.close();
     throw error;
   });
   const logs: Logs = [];
   try {
     const plugin = await start({
-      url: `redis://127.0.0.1:${sentinel.port}`,
+      url: sentinel.url,
       mode: "sentinel",
       password: PASSWORD,
-      sentinel: { master_name: "vulpes" },
+      sentinel: { master_name: sentinel.masterName },
     }, logs);
     try {
       await connected(plugin);

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { PluginProcess, rateLimiterClient } from "@vulpes/contract/host";
-import { startRedis, type TestRedis } from "@vulpes/contract/testing";
+import { startRedis, startSentinel, type TestRedis } from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("ratelimit-redis");
@@ -160,55 +160,6 @@ Deno.test("bin/ratelimit-redis in cluster mode keeps every key in one slot when 
   }
 });
 
-/** A sentinel watching `master` (quorum 1), in its own temp dir, on a free port. */
-async function startSentinel(master: TestRedis): Promise<{ port: number; close(): Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "vulpes-sentinel-" });
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  await Deno.writeTextFile(
-    `${dir}/sentinel.conf`,
-    [
-      `port ${port}`,
-      "bind 127.0.0.1",
-      `dir ${dir}`,
-      `sentinel monitor vulpes 127.0.0.1 ${master.port} 1`,
-      "sentinel down-after-milliseconds vulpes 2000",
-      ...(master.password === undefined ? [] : [`sentinel auth-pass vulpes ${master.password}`]),
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command("redis-server", {
-    args: [`${dir}/sentinel.conf`, "--sentinel"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  async function close(): Promise<void> {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
-  try {
-    await waitFor("the sentinel to know its master", async () => {
-      const reply = await run("redis-cli", [
-        "-p",
-        String(port),
-        "sentinel",
-        "get-master-addr-by-name",
-        "vulpes",
-      ]);
-      return reply.includes(String(master.port));
-    });
-  } catch (error) {
-    await close();
-    throw error;
-  }
-  return { port, close };
-}
-
 Deno.test("bin/ratelimit-redis in sentinel mode limits on the master the sentinel names", async () => {
   const master = await startRedis({ password: "master-password" });
   const sentinel = await startSentinel(master).catch(async (error) => {
@@ -217,10 +168,10 @@ Deno.test("bin/ratelimit-redis in sentinel mode limits on the master the sentine
   });
   try {
     const plugin = await start({
-      url: `redis://127.0.0.1:${sentinel.port}`,
+      url: sentinel.url,
       password: master.password,
       mode: "sentinel",
-      sentinel: { master_name: "vulpes" },
+      sentinel: { master_name: sentinel.masterName },
       rules: [{ name: "rph", window: "1h", requests: 2, tokens: 100 }],
     });
     try {
