@@ -157,20 +157,26 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     `      - targets: ${JSON.stringify(options.targets)}`,
     "",
   ].join("\n");
-  await Deno.writeTextFile(`${dir}/prometheus.yml`, config);
   const port = freePort();
-  const child = new Deno.Command(prometheus, {
-    args: [
-      `--config.file=${dir}/prometheus.yml`,
-      `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--log.level=warn",
-    ],
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    await Deno.writeTextFile(`${dir}/prometheus.yml`, config);
+    child = new Deno.Command(prometheus, {
+      args: [
+        `--config.file=${dir}/prometheus.yml`,
+        `--storage.tsdb.path=${dir}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
   let logged = "";
   const decoder = new TextDecoder();
   const drain = async (stream: ReadableStream<Uint8Array>) => {

@@ -32,3 +32,15 @@ export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/**
+ * `plugin` (a `PluginProcess`) with a `[Symbol.asyncDispose]` that calls its `shutdown()`, so
+ * that `await using plugin = shutsDown(await start())` shuts it down when the block is left,
+ * also when an assertion throws. A test may still shut it down itself first: `shutdown()` can be
+ * called twice.
+ */
+export function shutsDown<T extends { shutdown(): Promise<void> }>(
+  plugin: T,
+): T & AsyncDisposable {
+  return Object.assign(plugin, { [Symbol.asyncDispose]: () => plugin.shutdown() });
+}

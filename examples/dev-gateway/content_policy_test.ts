@@ -8,19 +8,19 @@
 
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { bin, startGatewayProcess, writeConfig } from "./testdata/harness.ts";
+import { bin, startGatewayProcess, tempDir, writeConfig } from "./testdata/harness.ts";
 
 Deno.test("a content-policy refusal falls back to the content_policy_fallbacks group, another 400 does not", async () => {
-  const strict = await startFakeOpenAI();
-  const lenient = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
+  await using strict = await startFakeOpenAI();
+  await using lenient = await startFakeOpenAI();
+  await using dir = await tempDir();
   const upstream = (name: string, url: string) => ({
     name,
     source: { type: "filesystem", path: bin("upstream-openai") },
     capabilities: ["upstream_provider"],
     config: { base_url: `${url}/v1` },
   });
-  const file = writeConfig(dir, {
+  const file = writeConfig(dir.path, {
     server: { listen: "127.0.0.1:0" },
     plugins: [
       {
@@ -87,23 +87,20 @@ Deno.test("a content-policy refusal falls back to the content_policy_fallbacks g
     assert.equal(lenient.requests.length, 1, "a success never reaches it either");
   } finally {
     await gateway.stop();
-    await strict.close();
-    await lenient.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("request tags reach the router and select the tagged deployments; they never go upstream", async () => {
-  const free = await startFakeOpenAI();
-  const paid = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
+  await using free = await startFakeOpenAI();
+  await using paid = await startFakeOpenAI();
+  await using dir = await tempDir();
   const upstream = (name: string, url: string) => ({
     name,
     source: { type: "filesystem", path: bin("upstream-openai") },
     capabilities: ["upstream_provider"],
     config: { base_url: `${url}/v1` },
   });
-  const file = writeConfig(dir, {
+  const file = writeConfig(dir.path, {
     server: { listen: "127.0.0.1:0" },
     plugins: [
       {
@@ -143,8 +140,5 @@ Deno.test("request tags reach the router and select the tagged deployments; they
     assert.match((await bad.json()).error.message, /"tags" must be an array/);
   } finally {
     await gateway.stop();
-    await free.close();
-    await paid.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -15,6 +15,7 @@ import {
   observedEvents,
   runRefused,
   startGatewayProcess,
+  tempDir,
   waitFor,
   writeConfig,
 } from "./testdata/harness.ts";
@@ -67,10 +68,10 @@ function client(gateway: GatewayProcess, apiKey = DEMO_KEY): OpenAI {
 }
 
 Deno.test("the gateway serves the openai client: chat, streams, embeddings, models, cache, limits, events", async (t) => {
-  const fake = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
-  const fixture = fixtureLauncher(dir);
-  const file = writeConfig(dir, {
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const fixture = fixtureLauncher(dir.path);
+  const file = writeConfig(dir.path, {
     server: { listen: "127.0.0.1:8080", capture_payloads: true },
     plugins: [
       keysPlugin(),
@@ -241,8 +242,6 @@ Deno.test("the gateway serves the openai client: chat, streams, embeddings, mode
     });
   } finally {
     const status = await gateway.stop();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, gateway.stderr());
   }
   // Shutdown flushed the observer: the last request's events reached it.
@@ -250,10 +249,10 @@ Deno.test("the gateway serves the openai client: chat, streams, embeddings, mode
 });
 
 Deno.test("the gateway falls back, survives a plugin crash, never logs secrets", async (t) => {
-  const broken = await startFakeOpenAI();
-  const good = await startFakeOpenAI({ apiKey: UPSTREAM_SECRET });
-  const dir = await Deno.makeTempDir();
-  const file = writeConfig(dir, {
+  await using broken = await startFakeOpenAI();
+  await using good = await startFakeOpenAI({ apiKey: UPSTREAM_SECRET });
+  await using dir = await tempDir();
+  const file = writeConfig(dir.path, {
     secrets: { providers: [{ type: "env" }] },
     plugins: [
       keysPlugin(),
@@ -324,9 +323,6 @@ Deno.test("the gateway falls back, survives a plugin crash, never logs secrets",
     });
   } finally {
     const status = await gateway.stop();
-    await broken.close();
-    await good.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0);
   }
   assert.ok(!gateway.stdout().includes(UPSTREAM_SECRET), "secret on stdout");
@@ -334,7 +330,6 @@ Deno.test("the gateway falls back, survives a plugin crash, never logs secrets",
 });
 
 Deno.test("the gateway refuses bad configs at start, naming the file, the plugin and the key", async () => {
-  const dir = await Deno.makeTempDir();
   const cases: { name: string; config: unknown; env?: Record<string, string>; expect: RegExp }[] = [
     {
       name: "unknown",
@@ -373,6 +368,7 @@ Deno.test("the gateway refuses bad configs at start, naming the file, the plugin
       expect: /plugins\[0\] "keys": config\.keys\[0\]\.sha256: /,
     },
   ];
+  const dir = await Deno.makeTempDir();
   try {
     await Promise.all(cases.map(async (c) => {
       await Deno.mkdir(`${dir}/${c.name}`);

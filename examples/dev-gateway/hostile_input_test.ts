@@ -18,6 +18,7 @@ import {
   ROOT,
   runRefused,
   startGatewayProcess,
+  tempDir,
   writeConfig,
 } from "./testdata/harness.ts";
 
@@ -86,9 +87,9 @@ async function raw(gateway: GatewayProcess, request: string): Promise<string> {
 }
 
 Deno.test("the HTTP API answers hostile input with OpenAI-style errors and stays up", async (t) => {
-  const fake = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
-  const file = writeConfig(dir, {
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const file = writeConfig(dir.path, {
     server: { max_body_bytes: MAX_BODY },
     plugins: [
       {
@@ -276,8 +277,6 @@ Deno.test("the HTTP API answers hostile input with OpenAI-style errors and stays
     });
   } finally {
     const status = await gateway.stop();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, gateway.stderr().slice(-2000));
   }
   assert.ok(!/\n\s+at /.test(gateway.stderr()), "no stack trace in the gateway's log");
@@ -320,7 +319,6 @@ Deno.test("gateway.yaml fuzz: random and mutated configs are refused with exit 1
     return at === -1 || at === path.length - 1;
   });
   const seed = Date.now() % 100_000;
-  const dir = await Deno.makeTempDir();
   let n = 0;
   const texts = fc.sample(
     fc.oneof(
@@ -368,6 +366,7 @@ Deno.test("gateway.yaml fuzz: random and mutated configs are refused with exit 1
     ),
     { numRuns: 30, seed },
   );
+  const dir = await Deno.makeTempDir();
   try {
     for (let i = 0; i < texts.length; i += 10) {
       await Promise.all(

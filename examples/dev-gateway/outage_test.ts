@@ -66,7 +66,8 @@ function upstream(fakeUrl: string) {
 }
 
 Deno.test("PostgreSQL outage through the gateway: unknown keys get 503, cached keys are served stale, lookups recover", async () => {
-  const [pg, fake] = await Promise.all([startPostgres({ database: "keys" }), startFakeOpenAI()]);
+  await using pg = await startPostgres({ database: "keys" });
+  await using fake = await startFakeOpenAI();
   const password = decodeURIComponent(new URL(pg.url).password);
   assert.ok(password.length >= 16);
   const dir = await Deno.makeTempDir();
@@ -148,7 +149,6 @@ Deno.test("PostgreSQL outage through the gateway: unknown keys get 503, cached k
     assert.deepEqual(leaks, [], "the database password never appears");
   } finally {
     await gateway?.stop();
-    await Promise.allSettled([pg.close(), fake.close()]);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -158,7 +158,8 @@ Deno.test("S3 outage through the gateway: requests are answered, every transcrip
   // s3rver checks the access key id but not signatures, so a distinct secret key can be used
   // (and searched for): the plugin signs with it all the same.
   const SECRET_KEY = `s3-secret-${crypto.randomUUID()}`;
-  const [s3, fake] = await Promise.all([startS3({ buckets: [BUCKET] }), startFakeOpenAI()]);
+  await using s3 = await startS3({ buckets: [BUCKET] });
+  await using fake = await startFakeOpenAI();
   const client = new S3Client({
     endpoint: s3.endpoint,
     region: "us-east-1",
@@ -280,7 +281,6 @@ Deno.test("S3 outage through the gateway: requests are answered, every transcrip
   } finally {
     await gateway?.stop();
     client.destroy();
-    await Promise.allSettled([s3.close(), fake.close()]);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { type FakeOpenAI, startFakeOpenAI } from "@vulpes/contract/testing";
-import { type GatewayProcess, ROOT, startGatewayProcess } from "./testdata/harness.ts";
+import { type GatewayProcess, ROOT, startGatewayProcess, tempDir } from "./testdata/harness.ts";
 
 const KEY = "sk-vulpes-demo";
 
@@ -37,7 +37,9 @@ interface Setup {
 
 /** examples/gateway.yaml with free ports, absolute binaries and a few values changed. */
 async function exampleGateway(edit: (yaml: string) => string = (y) => y): Promise<Setup> {
-  const mock = await startFakeOpenAI();
+  // Whatever was started is stopped when a later step throws; returned, the setup owns it.
+  await using started = new AsyncDisposableStack();
+  const mock = started.use(await startFakeOpenAI());
   const otlp: { path: string; body: unknown }[] = [];
   const collector = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -49,7 +51,9 @@ async function exampleGateway(edit: (yaml: string) => string = (y) => y): Promis
       return Response.json({});
     },
   );
+  started.defer(() => collector.shutdown());
   const dir = await Deno.makeTempDir();
+  started.defer(() => Deno.remove(dir, { recursive: true }));
   const yaml = edit(
     Deno.readTextFileSync(`${ROOT}/examples/gateway.yaml`)
       .replaceAll("http://127.0.0.1:4010/v1", `${mock.url}/v1`)
@@ -59,18 +63,11 @@ async function exampleGateway(edit: (yaml: string) => string = (y) => y): Promis
   );
   Deno.writeTextFileSync(`${dir}/gateway.yaml`, yaml);
   const gateway = await startGatewayProcess(`${dir}/gateway.yaml`);
-  return {
-    mock,
-    otlp,
-    gateway,
-    dir,
-    async [Symbol.asyncDispose]() {
-      await gateway.stop();
-      await collector.shutdown();
-      await mock.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+  started.defer(async () => {
+    await gateway.stop();
+  });
+  const owned = started.move();
+  return { mock, otlp, gateway, dir, [Symbol.asyncDispose]: () => owned.disposeAsync() };
 }
 
 function chat(url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
@@ -202,9 +199,9 @@ Deno.test("examples/gateway.yaml: observer-stdout logs each request, observer-pr
 });
 
 Deno.test("a stuck observer never holds a response back", async () => {
-  const mock = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
-  const launcher = `${dir}/stuck-observer`;
+  await using mock = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const launcher = `${dir.path}/stuck-observer`;
   Deno.writeTextFileSync(
     launcher,
     `#!/bin/sh\nexec '${Deno.execPath()}' run --quiet --no-prompt --config '${ROOT}/deno.json' '${ROOT}/examples/dev-gateway/testdata/stuck_observer.ts' "$@"\n`,
@@ -217,8 +214,8 @@ Deno.test("a stuck observer never holds a response back", async () => {
     // Any request held back by the observer would now fail with a timeout.
     .replace("request_timeout_ms: 120000", "request_timeout_ms: 2000") +
     `\n  - name: stuck\n    source: { type: filesystem, path: ${launcher} }\n    capabilities: [observer]\n    fail_mode: open\n    config: {}\n`;
-  Deno.writeTextFileSync(`${dir}/gateway.yaml`, yaml);
-  const gateway = await startGatewayProcess(`${dir}/gateway.yaml`);
+  Deno.writeTextFileSync(`${dir.path}/gateway.yaml`, yaml);
+  const gateway = await startGatewayProcess(`${dir.path}/gateway.yaml`);
   try {
     for (let i = 0; i < 15; i++) {
       const answer = await chat(gateway.url, {
@@ -229,8 +226,6 @@ Deno.test("a stuck observer never holds a response back", async () => {
     }
   } finally {
     await gateway.stop();
-    await mock.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { bin, startGatewayProcess, writeConfig } from "./testdata/harness.ts";
+import { bin, startGatewayProcess, tempDir, writeConfig } from "./testdata/harness.ts";
 
 Deno.test("a prompt reference without any prompt provider gets a clear 400 and never goes upstream", async () => {
-  const fake = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
-  const file = writeConfig(dir, {
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const file = writeConfig(dir.path, {
     server: { listen: "127.0.0.1:0" },
     plugins: [
       {
@@ -40,7 +40,5 @@ Deno.test("a prompt reference without any prompt provider gets a clear 400 and n
     assert.equal(fake.requests.length, 0);
   } finally {
     await gateway.stop();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { ROOT, startGatewayProcess } from "./testdata/harness.ts";
+import { ROOT, startGatewayProcess, tempDir } from "./testdata/harness.ts";
 
 const PRINTED_URL = "http://127.0.0.1:8080";
 
@@ -30,8 +30,8 @@ async function run(command: string, args: string[], cwd: string): Promise<string
 for (const path of ["README.md", "examples/dev-gateway/README.md"]) {
   Deno.test(`${path} examples work as printed against examples/gateway.yaml`, async () => {
     const readme = Deno.readTextFileSync(`${ROOT}/${path}`);
-    const mock = await startFakeOpenAI();
-    const dir = await Deno.makeTempDir();
+    await using mock = await startFakeOpenAI();
+    await using dir = await tempDir();
     const yaml = Deno.readTextFileSync(`${ROOT}/examples/gateway.yaml`)
       .replaceAll("http://127.0.0.1:4010/v1", `${mock.url}/v1`)
       .replaceAll("../bin/", `${ROOT}/bin/`)
@@ -39,15 +39,15 @@ for (const path of ["README.md", "examples/dev-gateway/README.md"]) {
       // No OTLP collector here: the mock answers 404 at once, so exports fail fast.
       .replaceAll("http://127.0.0.1:4318", mock.url);
     assert.ok(yaml.includes(mock.url), "gateway.yaml points at the mock on 4010");
-    Deno.writeTextFileSync(`${dir}/gateway.yaml`, yaml);
-    const gateway = await startGatewayProcess(`${dir}/gateway.yaml`);
+    Deno.writeTextFileSync(`${dir.path}/gateway.yaml`, yaml);
+    const gateway = await startGatewayProcess(`${dir.path}/gateway.yaml`);
     try {
       const curl = block(readme, "sh", "curl").replaceAll(PRINTED_URL, gateway.url);
-      const answer = JSON.parse(await run("sh", ["-c", curl], dir));
+      const answer = JSON.parse(await run("sh", ["-c", curl], dir.path));
       assert.equal(answer.choices[0].message.content, "Echo: Hello");
 
       const code = block(readme, "ts", "new OpenAI").replaceAll(PRINTED_URL, gateway.url);
-      Deno.writeTextFileSync(`${dir}/client.ts`, code);
+      Deno.writeTextFileSync(`${dir.path}/client.ts`, code);
       const printed = await run(
         Deno.execPath(),
         [
@@ -58,15 +58,13 @@ for (const path of ["README.md", "examples/dev-gateway/README.md"]) {
           "--allow-read",
           "--config",
           `${ROOT}/deno.json`,
-          `${dir}/client.ts`,
+          `${dir.path}/client.ts`,
         ],
         ROOT,
       );
       assert.match(printed, /^Echo: Hello\nEcho: Stream it\n\d+ tokens\n$/);
     } finally {
       await gateway.stop();
-      await mock.close();
-      await Deno.remove(dir, { recursive: true });
     }
   });
 }

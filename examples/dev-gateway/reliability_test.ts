@@ -13,6 +13,7 @@ import {
   type GatewayProcess,
   ROOT,
   startGatewayProcess,
+  tempDir,
   waitFor,
   writeConfig,
 } from "./testdata/harness.ts";
@@ -65,10 +66,10 @@ function lineCount(gateway: GatewayProcess): number {
 }
 
 Deno.test("plugin faults: SIGKILL mid-request and stalls answer per fail_mode, stream drops end with an error event", async (t) => {
-  const fake = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
-  const faulty = faultyLauncher(dir);
-  const file = writeConfig(dir, {
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const faulty = faultyLauncher(dir.path);
+  const file = writeConfig(dir.path, {
     plugins: [
       limiter(faulty, "kill-closed", "closed", 30_000),
       limiter(faulty, "kill-open", "open", 30_000),
@@ -190,17 +191,15 @@ Deno.test("plugin faults: SIGKILL mid-request and stalls answer per fail_mode, s
     );
   } finally {
     const status = await gateway.stop();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, gateway.stderr().slice(-2000));
   }
 });
 
 Deno.test("SIGTERM under load: every request in flight completes with 200, observers flush, exit 0", async () => {
   // Streams pace their chunks 150 ms apart, so they are mid-stream at SIGTERM.
-  const fake = await startFakeOpenAI({ chunkDelayMs: 150 });
+  await using fake = await startFakeOpenAI({ chunkDelayMs: 150 });
   const STREAMS = 4;
-  const dir = await Deno.makeTempDir();
+  await using dir = await tempDir();
   const N = 12;
   for (let i = 0; i < N; i++) {
     fake.enqueue("/v1/chat/completions", {
@@ -208,12 +207,12 @@ Deno.test("SIGTERM under load: every request in flight completes with 200, obser
       body: chatCompletion(`slow answer ${i}`),
     });
   }
-  const file = writeConfig(dir, {
+  const file = writeConfig(dir.path, {
     server: { shutdown_timeout_ms: 20_000 },
     plugins: [
       {
         name: "router",
-        source: { type: "filesystem", path: faultyLauncher(dir) },
+        source: { type: "filesystem", path: faultyLauncher(dir.path) },
         capabilities: ["router"],
       },
       {
@@ -285,7 +284,5 @@ Deno.test("SIGTERM under load: every request in flight completes with 200, obser
     assert.match(gateway.stderr(), /"msg":"stopped"/);
   } finally {
     await (stopped ?? gateway.stop());
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -10,7 +10,14 @@
 
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { bin, ROOT, startGatewayProcess, waitFor, writeConfig } from "./testdata/harness.ts";
+import {
+  bin,
+  ROOT,
+  startGatewayProcess,
+  tempDir,
+  waitFor,
+  writeConfig,
+} from "./testdata/harness.ts";
 
 const SECRETS = {
   CLIENT_KEY: "sk-client-secret-7c1f0e9a2b4d",
@@ -48,16 +55,16 @@ function leaks(channel: string, text: string): string[] {
 }
 
 Deno.test("secrets never appear in logs, errors, events, health, metrics, traces or --describe", async () => {
-  const fake = await startFakeOpenAI({ apiKey: SECRETS.UPSTREAM_KEY });
+  await using fake = await startFakeOpenAI({ apiKey: SECRETS.UPSTREAM_KEY });
   const otlp: { auth: string | null; body: string }[] = [];
-  const collector = Deno.serve(
+  await using collector = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (request) => {
       otlp.push({ auth: request.headers.get("x-otel-auth"), body: await request.text() });
       return new Response("{}", { headers: { "content-type": "application/json" } });
     },
   );
-  const dir = await Deno.makeTempDir();
+  await using dir = await tempDir();
   const upstream = (name: string, binary: string) => ({
     name,
     source: { type: "filesystem", path: bin(binary) },
@@ -68,7 +75,7 @@ Deno.test("secrets never appear in logs, errors, events, health, metrics, traces
       headers: { "x-extra": "${secret:UPSTREAM_HEADER}" },
     },
   });
-  const file = writeConfig(dir, {
+  const file = writeConfig(dir.path, {
     server: { capture_payloads: true },
     secrets: { providers: [{ type: "env" }] },
     plugins: [
@@ -225,9 +232,6 @@ Deno.test("secrets never appear in logs, errors, events, health, metrics, traces
     assert.equal(status.code, 0, gateway.stderr().slice(-2000));
   } finally {
     if (!stopped) await gateway.stop();
-    await collector.shutdown();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
   }
   const found = [
     ...leaks("gateway stdout", gateway.stdout()),

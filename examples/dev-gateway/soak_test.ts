@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { ROOT, startGatewayProcess, writeConfig } from "./testdata/harness.ts";
+import { ROOT, startGatewayProcess, tempDir, writeConfig } from "./testdata/harness.ts";
 
 const TOTAL = Number(Deno.env.get("SOAK_TOTAL") ?? 2000);
 const CONCURRENCY = 20;
@@ -76,9 +76,9 @@ function soakConfig(upstream: string, collector: number): unknown {
 }
 
 Deno.test("soak: examples/gateway.yaml answers every request exactly once with flat memory", async () => {
-  const fake = await startFakeOpenAI();
+  await using fake = await startFakeOpenAI();
   let exported = 0;
-  const collector = Deno.serve(
+  await using collector = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (r) => {
       await r.body?.cancel();
@@ -86,9 +86,9 @@ Deno.test("soak: examples/gateway.yaml answers every request exactly once with f
       return new Response("{}", { headers: { "content-type": "application/json" } });
     },
   );
-  const dir = await Deno.makeTempDir();
+  await using dir = await tempDir();
   const gateway = await startGatewayProcess(
-    writeConfig(dir, soakConfig(fake.url, collector.addr.port)),
+    writeConfig(dir.path, soakConfig(fake.url, collector.addr.port)),
   );
   const answers = new Map<string, number>();
   const failures: string[] = [];
@@ -135,9 +135,6 @@ Deno.test("soak: examples/gateway.yaml answers every request exactly once with f
     assert.ok(Date.now() - started < 120_000, "the soak is bounded");
   } finally {
     const status = await gateway.stop();
-    await collector.shutdown();
-    await fake.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, gateway.stderr().slice(-2000));
   }
   assert.deepEqual(failures.slice(0, 5), []);

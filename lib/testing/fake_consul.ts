@@ -154,6 +154,11 @@ export interface FakeConsul {
   resetIndex(): void;
   /** Release held queries and stop the server. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using consul = await startFakeConsul()` stops the server
+   * when the block is left, also when it throws.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of {@linkcode startFakeConsul}. */
@@ -309,6 +314,13 @@ export async function startFakeConsul(options: FakeConsulOptions = {}): Promise<
     return entry;
   }
 
+  function close(): Promise<void> {
+    closing.abort();
+    wake(() => true);
+    closed ??= server.shutdown();
+    return closed;
+  }
+
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
     requests,
@@ -340,12 +352,8 @@ export async function startFakeConsul(options: FakeConsulOptions = {}): Promise<
       }
       wake(() => true);
     },
-    close(): Promise<void> {
-      closing.abort();
-      wake(() => true);
-      closed ??= server.shutdown();
-      return closed;
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -44,6 +44,20 @@ function register(consul: FakeConsul): void {
   consul.register("other", { Service: { ID: "c", Port: 9000 } });
 }
 
+Deno.test("startFakeConsul() is closed when an `await using` block throws", async () => {
+  let port = 0;
+  await assert.rejects(
+    async () => {
+      await using consul = await startFakeConsul();
+      port = Number(new URL(consul.url).port);
+      assert.equal((await get(consul, "vllm")).status, 200);
+      throw new Error("the test failed");
+    },
+    /the test failed/,
+  );
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+});
+
 Deno.test("startFakeConsul() answers entries in Consul's shape with X-Consul-Index", async () => {
   await withConsul({}, async (consul) => {
     register(consul);

@@ -83,6 +83,11 @@ export interface FakeOpenAI {
   enqueue(path: string, ...replies: FakeReply[]): void;
   /** Stop the server, aborting hung and streaming responses. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using fake = await startFakeOpenAI()` stops the server
+   * when the block is left, also when it throws.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of {@linkcode startFakeOpenAI}. */
@@ -243,6 +248,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   await listening;
   const { hostname, port } = server.addr;
   let closed: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing.abort();
+    closed ??= server.shutdown();
+    return closed;
+  }
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`,
     requests,
@@ -251,11 +261,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       queue.push(...replies);
       queues.set(path, queue);
     },
-    close(): Promise<void> {
-      closing.abort();
-      closed ??= server.shutdown();
-      return closed;
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -76,6 +76,20 @@ Deno.test("startFakeOpenAI() listens on a free port of 127.0.0.1", async () => {
   });
 });
 
+Deno.test("startFakeOpenAI() is closed when an `await using` block throws", async () => {
+  let port = 0;
+  await assert.rejects(
+    async () => {
+      await using fake = await startFakeOpenAI();
+      port = Number(new URL(fake.url).port);
+      await (await fetch(`${fake.url}/v1/models`)).body?.cancel();
+      throw new Error("the test failed");
+    },
+    /the test failed/,
+  );
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+});
+
 Deno.test("startFakeOpenAI() echoes the last user message in a chat completion", async () => {
   await withFake({}, async (fake) => {
     const first = await postJson(fake, CHAT, {

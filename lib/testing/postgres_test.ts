@@ -45,3 +45,21 @@ Deno.test("startPostgres() listens on 127.0.0.1 only and refuses a wrong passwor
     await db.close();
   }
 });
+
+Deno.test("startPostgres() is closed when an `await using` block throws", async () => {
+  let port = 0;
+  let dataDir = "";
+  await assert.rejects(
+    async () => {
+      await using db = await startPostgres();
+      port = db.port;
+      const [row] = await query(db.url, "SHOW data_directory");
+      dataDir = String(row?.data_directory);
+      await Deno.stat(dataDir);
+      throw new Error("the test failed");
+    },
+    /the test failed/,
+  );
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+  await assert.rejects(Deno.stat(dataDir), Deno.errors.NotFound);
+});

@@ -44,6 +44,11 @@ export interface TestRedis {
   start(): Promise<void>;
   /** Stops the server and removes its temp dir. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using redis = await startRedis()` closes the server
+   * when the block is left, also when it throws.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of {@linkcode startSentinel}. */
@@ -67,6 +72,12 @@ export interface TestSentinel {
   masterName: string;
   /** Kills the sentinel and removes its temp dir; the master keeps running. Safe to call twice. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using sentinel = await startSentinel(master)` closes
+   * the sentinel when the block is left, also when it throws. Declared after the master's
+   * `await using`, it is closed before the master.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 15_000;
@@ -85,7 +96,7 @@ let located: Promise<string> | undefined;
  * the package).
  *
  * @param options A password to require, and extra server arguments.
- * @returns The running server; call `close()` when done.
+ * @returns The running server; call `close()` when done, or hold it with `await using`.
  * @throws {Error} When `redis-server` is missing and cannot be installed (the message says
  * which command to run), or when the server does not answer within 15 s (the message carries
  * its log).
@@ -129,7 +140,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<TestR
  *
  * @param master The server to watch, from {@linkcode startRedis}; it must be running.
  * @param options The name the sentinel knows the master by.
- * @returns The running sentinel; call `close()` when done.
+ * @returns The running sentinel; call `close()` when done, or hold it with `await using`.
  * @throws {Error} When the name has other characters than letters, digits, `.`, `_` and `-`,
  * when `redis-server` is missing and cannot be installed (the message says which command to
  * run), or when the sentinel does not name the master within 15 s (the message carries its
@@ -225,6 +236,16 @@ async function setUpRedis(
     await kill(running);
   }
 
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    try {
+      await stop();
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
+
   await start();
   const auth = password === undefined ? "" : `:${encodeURIComponent(password)}@`;
   return {
@@ -233,15 +254,8 @@ async function setUpRedis(
     ...(password === undefined ? {} : { password }),
     start,
     stop,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await stop();
-      } finally {
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
@@ -278,19 +292,21 @@ async function setUpSentinel(
       (await answer(port, `SENTINEL GET-MASTER-ADDR-BY-NAME ${name}`)).includes(masterPort),
   });
   let closed = false;
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    try {
+      await kill(server.process);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     masterName: name,
-    async close() {
-      if (closed) return;
-      closed = true;
-      try {
-        await kill(server.process);
-      } finally {
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

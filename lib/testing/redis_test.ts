@@ -142,3 +142,24 @@ Deno.test("startSentinel() rejects a master name that the config file cannot hol
     await master.close();
   }
 });
+
+Deno.test("startRedis() and startSentinel() are closed when an `await using` block throws", async () => {
+  let ports: number[] = [];
+  let dir = "";
+  await assert.rejects(
+    async () => {
+      await using master = await startRedis();
+      await using sentinel = await startSentinel(master);
+      ports = [master.port, sentinel.port];
+      dir = await withClient(master.url, async (client) => (await client.configGet("dir")).dir!);
+      await Deno.stat(dir);
+      throw new Error("the test failed");
+    },
+    /the test failed/,
+  );
+  assert.equal(ports.length, 2);
+  for (const port of ports) {
+    await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+  await assert.rejects(Deno.stat(dir), Deno.errors.NotFound);
+});

@@ -46,6 +46,11 @@ export interface TestS3 {
   start(): Promise<void>;
   /** Stop and remove the data directory. */
   close(): Promise<void>;
+  /**
+   * The same as `close()`, so that `await using s3 = await startS3()` closes the server when
+   * the block is left, also when it throws.
+   */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Credentials s3rver checks signatures with, unless configured otherwise. */
@@ -55,7 +60,8 @@ const KEY = "S3RVER";
  * Start s3rver on 127.0.0.1 over a new temporary directory.
  *
  * @param options Buckets to create and the port.
- * @returns The server, its endpoint and credentials, and `stop`/`start`/`close`.
+ * @returns The server, its endpoint and credentials, and `stop`/`start`/`close`; it can be held
+ * with `await using`.
  * @throws {Error} When s3rver cannot listen (the port is taken).
  *
  * @example Start S3, list its buckets with fetch, and close it
@@ -103,6 +109,11 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
     await closing;
   }
 
+  async function close(): Promise<void> {
+    await stop();
+    await Deno.remove(directory, { recursive: true }).catch(() => {});
+  }
+
   await listen();
   const endpoint = `http://127.0.0.1:${port}`;
   return {
@@ -116,9 +127,7 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
     async start() {
       if (!server) await listen();
     },
-    async close() {
-      await stop();
-      await Deno.remove(directory, { recursive: true }).catch(() => {});
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }

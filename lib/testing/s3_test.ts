@@ -57,3 +57,20 @@ Deno.test("startS3() stop() refuses connections and start() comes back with the 
   }
   await assert.rejects(Deno.stat(s3.directory));
 });
+
+Deno.test("startS3() is closed when an `await using` block throws", async () => {
+  let port = 0;
+  let directory = "";
+  await assert.rejects(
+    async () => {
+      await using s3 = await startS3({ buckets: ["transcripts"] });
+      port = s3.port;
+      directory = s3.directory;
+      await Deno.stat(directory);
+      throw new Error("the test failed");
+    },
+    /the test failed/,
+  );
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
+  await assert.rejects(Deno.stat(directory), Deno.errors.NotFound);
+});

@@ -87,9 +87,12 @@ Deno.test("bin/authn-postgres-api-key manages keys, authenticates, and revokes o
     });
 
     const logs: Record<string, unknown>[] = [];
-    const first = await start(db.url, { auto_migrate: true }, logs);
-    const second = await start(db.url, { cache_ttl_ms: 600_000 }, logs);
+    const plugins: PluginProcess[] = [];
     try {
+      const first = await start(db.url, { auto_migrate: true }, logs);
+      plugins.push(first);
+      const second = await start(db.url, { cache_ttl_ms: 600_000 }, logs);
+      plugins.push(second);
       const alice = await createKey(
         db.url,
         "--subject=alice",
@@ -198,8 +201,7 @@ Deno.test("bin/authn-postgres-api-key manages keys, authenticates, and revokes o
         assert.ok(!text.includes(alice.key));
       });
     } finally {
-      await first.shutdown().catch(() => {});
-      await second.shutdown();
+      await Promise.all(plugins.map((plugin) => plugin.shutdown()));
     }
 
     await t.step(
@@ -221,17 +223,17 @@ Deno.test("bin/authn-postgres-api-key manages keys, authenticates, and revokes o
 });
 
 Deno.test("bin/authn-postgres-api-key is unavailable while the database is down, serves stale keys within stale_if_error, and recovers", async () => {
-  const db = await startPostgres();
-  const stale = await start(db.url, {
-    auto_migrate: true,
-    cache_ttl_ms: 100,
-    stale_if_error_ms: 60_000,
-  }).catch(async (error) => {
-    await db.close();
-    throw error;
-  });
-  const strict = await start(db.url, { cache_ttl_ms: 100 });
+  await using db = await startPostgres();
+  const plugins: PluginProcess[] = [];
   try {
+    const stale = await start(db.url, {
+      auto_migrate: true,
+      cache_ttl_ms: 100,
+      stale_if_error_ms: 60_000,
+    });
+    plugins.push(stale);
+    const strict = await start(db.url, { cache_ttl_ms: 100 });
+    plugins.push(strict);
     const known = await createKey(db.url, "--subject=known");
     const fresh = await createKey(db.url, "--subject=fresh");
     assert.equal((await authenticate(stale, known.key)).decision, "allow");
@@ -258,8 +260,6 @@ Deno.test("bin/authn-postgres-api-key is unavailable while the database is down,
     await keys(db.url, "revoke", known.id);
     await within(1_000, async () => (await authenticate(stale, known.key)).decision === "deny");
   } finally {
-    await stale.shutdown();
-    await strict.shutdown();
-    await db.close();
+    await Promise.all(plugins.map((plugin) => plugin.shutdown()));
   }
 });

@@ -173,11 +173,6 @@ const KEYS = ["c", "b:c", "k", "😀"];
 
 Deno.test("bin/cache-memory agrees with a reference LRU over random operation sequences", async () => {
   const limits = { maxEntries: 5, maxBytes: 300, maxEntryBytes: 120 };
-  const plugin = await start({
-    max_entries: limits.maxEntries,
-    max_bytes: limits.maxBytes,
-    max_entry_bytes: limits.maxEntryBytes,
-  });
   const ns = fc.constantFrom(...NAMESPACES);
   const key = fc.constantFrom(...KEYS);
   const operation = fc.oneof(
@@ -190,6 +185,11 @@ Deno.test("bin/cache-memory agrees with a reference LRU over random operation se
     fc.record({ op: fc.constantFrom("get" as const, "delete" as const), ns, key }),
     fc.record({ op: fc.constant("clear" as const), ns }),
   );
+  const plugin = await start({
+    max_entries: limits.maxEntries,
+    max_bytes: limits.maxBytes,
+    max_entry_bytes: limits.maxEntryBytes,
+  });
   try {
     const cache = cacheProviderClient(plugin);
     await fc.assert(

@@ -23,11 +23,23 @@ export interface TestTls {
   args: string[];
   /** Remove the temp dir. */
   close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Make a self-signed certificate with `openssl`; throws when openssl is missing. */
 export async function makeTls(): Promise<TestTls> {
   const dir = await Deno.makeTempDir({ prefix: "vulpes-redis-tls-" });
+  const close = () => Deno.remove(dir, { recursive: true });
+  try {
+    return await makeCertificate(dir, close);
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+}
+
+async function makeCertificate(dir: string, close: () => Promise<void>): Promise<TestTls> {
   const output = await new Deno.Command("openssl", {
     args: [
       "req",
@@ -69,7 +81,8 @@ export async function makeTls(): Promise<TestTls> {
       "--tls-auth-clients",
       "no",
     ],
-    close: () => Deno.remove(dir, { recursive: true }),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
@@ -88,6 +101,8 @@ export interface PausableProxy {
   resume(): void;
   /** Close the listener and every connection. */
   close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Start a {@linkcode PausableProxy} to `127.0.0.1:targetPort`. */
@@ -142,23 +157,28 @@ export function startPausableProxy(targetPort: number): Promise<PausableProxy> {
     } catch { /* listener closed */ }
   })();
 
+  function resume(): void {
+    gate?.resolve();
+    gate = null;
+  }
+
+  async function close(): Promise<void> {
+    resume();
+    try {
+      listener.close();
+    } catch { /* closed */ }
+    for (const conn of [...connections]) closeQuietly(conn);
+    await accepting;
+    await Promise.all([...pumps]);
+  }
+
   return Promise.resolve({
     port: (listener.addr as Deno.NetAddr).port,
     pause() {
       gate ??= Promise.withResolvers<void>();
     },
-    resume() {
-      gate?.resolve();
-      gate = null;
-    },
-    async close() {
-      this.resume();
-      try {
-        listener.close();
-      } catch { /* closed */ }
-      for (const conn of [...connections]) closeQuietly(conn);
-      await accepting;
-      await Promise.all([...pumps]);
-    },
+    resume,
+    close,
+    [Symbol.asyncDispose]: close,
   });
 }

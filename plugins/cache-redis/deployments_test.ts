@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { cacheProviderClient, checkHealth } from "@vulpes/contract/host";
+import { cacheProviderClient, checkHealth, type PluginProcess } from "@vulpes/contract/host";
 import { startRedis, startSentinel } from "@vulpes/contract/testing";
 import { makeTls, startPausableProxy } from "./_test_servers.ts";
 import {
@@ -22,8 +22,8 @@ import {
 } from "./_test_plugin.ts";
 
 Deno.test("bin/cache-redis fails a call as unavailable when Redis stops answering, then recovers", async () => {
-  const redis = await startRedis();
-  const proxy = await startPausableProxy(redis.port);
+  await using redis = await startRedis();
+  await using proxy = await startPausableProxy(redis.port);
   const logs: Logs = [];
   const plugin = await start(
     { url: `redis://127.0.0.1:${proxy.port}`, command_timeout_ms: 200 },
@@ -55,13 +55,11 @@ Deno.test("bin/cache-redis fails a call as unavailable when Redis stops answerin
     assert.ok((detail.redis as { replaced: number }).replaced >= 1);
   } finally {
     await plugin.shutdown();
-    await proxy.close();
-    await redis.close();
   }
 });
 
 Deno.test("bin/cache-redis in cluster mode: a one-node Redis Cluster", async () => {
-  const redis = await startRedis({ args: ["--cluster-enabled", "yes"] });
+  await using redis = await startRedis({ args: ["--cluster-enabled", "yes"] });
   const raw = await inspect(redis);
   try {
     await raw.client.sendCommand(["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
@@ -89,7 +87,6 @@ Deno.test("bin/cache-redis in cluster mode: a one-node Redis Cluster", async () 
     }
   } finally {
     await raw.close().catch(() => {});
-    await redis.close();
   }
 });
 
@@ -134,15 +131,15 @@ Deno.test("bin/cache-redis in sentinel mode: the master the sentinel names, with
 });
 
 Deno.test("bin/cache-redis over TLS (rediss://) trusts the CA given in tls.ca, and only it", async () => {
-  const tls = await makeTls();
-  const redis = await startRedis({ args: tls.args }).catch(async (error) => {
-    await tls.close();
-    throw error;
-  });
+  await using tls = await makeTls();
+  await using _redis = await startRedis({ args: tls.args });
   const url = `rediss://127.0.0.1:${tls.port}`;
-  const trusted = await start({ url, tls: { ca: tls.certificate } });
-  const untrusted = await start({ url });
+  const plugins: PluginProcess[] = [];
   try {
+    const trusted = await start({ url, tls: { ca: tls.certificate } });
+    plugins.push(trusted);
+    const untrusted = await start({ url });
+    plugins.push(untrusted);
     await connected(trusted);
     const cache = cacheProviderClient(trusted);
     assert.deepEqual(await cache.set({ namespace: "acme", key: "k", value: "over TLS" }), {
@@ -157,9 +154,6 @@ Deno.test("bin/cache-redis over TLS (rediss://) trusts the CA given in tls.ca, a
       return /certificate/i.test(String(health.detail?.error)) || undefined;
     });
   } finally {
-    await trusted.shutdown();
-    await untrusted.shutdown();
-    await redis.close();
-    await tls.close();
+    await Promise.all(plugins.map((plugin) => plugin.shutdown()));
   }
 });

@@ -7,7 +7,7 @@ import { plugin } from "./mod.ts";
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
 Deno.test("the plugin caches in Redis over the protocol in memory, with the runtime's clock", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   let now = T0;
   const logs: string[] = [];
   const [core, side] = createLinkedPair();
@@ -83,7 +83,6 @@ Deno.test("the plugin caches in Redis over the protocol in memory, with the runt
     await served.done;
   } finally {
     await host.close();
-    await redis.close();
   }
   assert.ok(logs.some((line) => line.includes('"msg":"connected to Redis"')));
 });

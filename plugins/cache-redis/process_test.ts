@@ -40,7 +40,7 @@ Deno.test("bin/cache-redis declares network only, and --describe reports just th
 });
 
 Deno.test("bin/cache-redis serves the cache contract from a real Redis", async (t) => {
-  const redis = await startRedis({ password: PASSWORD });
+  await using redis = await startRedis({ password: PASSWORD });
   const raw = await inspect(redis);
   const logs: Logs = [];
   const plugins: PluginProcess[] = [];
@@ -238,7 +238,6 @@ Deno.test("bin/cache-redis serves the cache contract from a real Redis", async (
   } finally {
     await Promise.all(plugins.map((plugin) => plugin.shutdown()));
     await raw.close().catch(() => {});
-    await redis.close();
   }
 
   await t.step("secrets appear in no log line", () => {
@@ -250,12 +249,15 @@ Deno.test("bin/cache-redis serves the cache contract from a real Redis", async (
 });
 
 Deno.test("bin/cache-redis with the password as its own field: a wrong one is unavailable, unnamed", async () => {
-  const redis = await startRedis({ password: PASSWORD });
+  await using redis = await startRedis({ password: PASSWORD });
   const logs: Logs = [];
   const url = `redis://127.0.0.1:${redis.port}`;
-  const wrong = await start({ url, password: "wrong-Secret-pw-1234" }, logs);
-  const right = await start({ url, password: PASSWORD }, logs);
+  const plugins: PluginProcess[] = [];
   try {
+    const wrong = await start({ url, password: "wrong-Secret-pw-1234" }, logs);
+    plugins.push(wrong);
+    const right = await start({ url, password: PASSWORD }, logs);
+    plugins.push(right);
     await connected(right);
     const cache = cacheProviderClient(right);
     assert.deepEqual(await cache.set({ namespace: "acme", key: "k", value: 1 }), { stored: true });
@@ -267,9 +269,7 @@ Deno.test("bin/cache-redis with the password as its own field: a wrong one is un
     const text = JSON.stringify([health, error.message, error.data, logs]);
     assert.ok(!text.includes("wrong-Secret-pw-1234") && !text.includes(PASSWORD), text);
   } finally {
-    await wrong.shutdown();
-    await right.shutdown();
-    await redis.close();
+    await Promise.all(plugins.map((plugin) => plugin.shutdown()));
   }
 });
 

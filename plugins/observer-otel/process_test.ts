@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
 import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { declaredFlags, pluginBinary, shutsDown } from "../../tests/_support.ts";
 import { type FlatSpan, type Receiver, startReceiver } from "./_testing.ts";
 
 const BINARY = pluginBinary("observer-otel");
@@ -232,7 +232,7 @@ for (const protocol of ["http/json", "http/protobuf"] as const) {
     const receiver = startReceiver();
     const logs: Record<string, unknown>[] = [];
     try {
-      const plugin = await start(receiver, logs, { protocol });
+      await using plugin = shutsDown(await start(receiver, logs, { protocol }));
       const client = observerClient(plugin);
       for (const events of scenario()) client.emit({ events });
       const health = await checkHealth(plugin);
@@ -262,11 +262,13 @@ Deno.test("bin/observer-otel drops the oldest events when the receiver is slow, 
   receiver.delayMs = 1_500;
   const logs: Record<string, unknown>[] = [];
   try {
-    const plugin = await start(receiver, logs, {
-      queue_capacity: 5,
-      batch: { max_size: 1, interval_ms: 60_000 },
-      timeout_ms: 5_000,
-    });
+    await using plugin = shutsDown(
+      await start(receiver, logs, {
+        queue_capacity: 5,
+        batch: { max_size: 1, interval_ms: 60_000 },
+        timeout_ms: 5_000,
+      }),
+    );
     const client = observerClient(plugin);
     const events = Array.from({ length: 40 }, (_, i): ObserverEvent => ({
       type: "request.completed",
@@ -310,7 +312,9 @@ Deno.test("bin/observer-otel reports a refusing receiver in health and the log, 
   receiver.status = 400;
   const logs: Record<string, unknown>[] = [];
   try {
-    const plugin = await start(receiver, logs, { batch: { max_size: 1, interval_ms: 60_000 } });
+    await using plugin = shutsDown(
+      await start(receiver, logs, { batch: { max_size: 1, interval_ms: 60_000 } }),
+    );
     observerClient(plugin).emit({
       events: [{ type: "request.completed", time: at(0), request_id: "x", model: "m" }],
     });
@@ -336,7 +340,9 @@ Deno.test("bin/observer-otel sends a partial batch after batch.interval_ms, with
   const receiver = startReceiver();
   const logs: Record<string, unknown>[] = [];
   try {
-    const plugin = await start(receiver, logs, { batch: { max_size: 512, interval_ms: 100 } });
+    await using plugin = shutsDown(
+      await start(receiver, logs, { batch: { max_size: 512, interval_ms: 100 } }),
+    );
     const unsampled = `00-${TRACE_ID.replace("0af7", "1bf7")}-${CLIENT_SPAN}-00`;
     observerClient(plugin).emit({
       events: [

@@ -4,7 +4,7 @@ import { indexPool, insertRows, migrate, MIGRATIONS } from "./_index.ts";
 import { buildTranscript, indexRow } from "./_transcript.ts";
 
 Deno.test("migrate() applies each migration once, even when gateways start together", async () => {
-  const server = await startPostgres();
+  await using server = await startPostgres();
   const pools = [1, 2, 3].map(() => indexPool(server.url, 1));
   try {
     const applied = await Promise.all(pools.map((pool) => migrate(pool)));
@@ -33,6 +33,5 @@ Deno.test("migrate() applies each migration once, even when gateways start toget
     assert.equal(count.rows[0].n, 1);
   } finally {
     await Promise.all(pools.map((pool) => pool.end()));
-    await server.close();
   }
 });

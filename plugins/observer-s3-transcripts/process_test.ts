@@ -34,6 +34,8 @@ interface Env {
   client: S3Client;
   db: pg.Pool;
   logs: Record<string, unknown>[];
+  /** Every plugin started, shut down at the end in case a failed step left one running. */
+  plugins: PluginProcess[];
 }
 
 function config(env: Env, prefix: string, extra: Record<string, unknown> = {}) {
@@ -59,7 +61,7 @@ async function start(
   prefix: string,
   options: { extra?: Record<string, unknown>; capture?: boolean } = {},
 ): Promise<PluginProcess> {
-  return await PluginProcess.start({
+  const plugin = await PluginProcess.start({
     command: BINARY,
     instance: "transcripts",
     capabilities: ["observer"],
@@ -68,6 +70,8 @@ async function start(
     onLog: (record) => env.logs.push(record),
     restart: false,
   });
+  env.plugins.push(plugin);
+  return plugin;
 }
 
 function request(id: string, tenant = "acme"): ObserverEvent[] {
@@ -142,7 +146,8 @@ async function detail(plugin: PluginProcess): Promise<Record<string, number | st
 }
 
 Deno.test("bin/observer-s3-transcripts against s3rver and PostgreSQL", async (t) => {
-  const [s3, postgres] = await Promise.all([startS3({ buckets: [BUCKET] }), startPostgres()]);
+  await using s3 = await startS3({ buckets: [BUCKET] });
+  await using postgres = await startPostgres();
   const env: Env = {
     s3,
     pg: postgres,
@@ -155,6 +160,7 @@ Deno.test("bin/observer-s3-transcripts against s3rver and PostgreSQL", async (t)
     }),
     db: new pg.Pool({ connectionString: postgres.url, max: 1 }),
     logs: [],
+    plugins: [],
   };
   env.db.on("error", () => {});
   try {
@@ -370,9 +376,9 @@ Deno.test("bin/observer-s3-transcripts against s3rver and PostgreSQL", async (t)
       }
     });
   } finally {
+    await Promise.all(env.plugins.map((plugin) => plugin.shutdown()));
     env.client.destroy();
     await env.db.end();
-    await Promise.all([s3.close(), postgres.close()]);
   }
 });
 

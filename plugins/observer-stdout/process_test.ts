@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
 import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
 import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { declaredFlags, pluginBinary, shutsDown } from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("observer-stdout");
 
@@ -85,7 +85,7 @@ Deno.test("bin/observer-stdout has no permissions, as declared and as described"
 
 Deno.test("bin/observer-stdout writes each event as one JSON line, parsed back in order, without payloads by default", async () => {
   const logs: LogRecord[] = [];
-  const plugin = await start({}, logs);
+  await using plugin = shutsDown(await start({}, logs));
   const client = observerClient(plugin);
   client.emit({ events: [ATTEMPT, COMPLETED] });
   client.emit({ events: [{ ...ATTEMPT, request_id: "req-2" }] });
@@ -108,13 +108,15 @@ Deno.test("bin/observer-stdout writes each event as one JSON line, parsed back i
 
 Deno.test("bin/observer-stdout writes payloads only with include_payloads and capture_payloads, and applies allow and deny", async () => {
   const logs: LogRecord[] = [];
-  const plugin = await start({
-    include_payloads: true,
-    fields: {
-      allow: ["request_id", "usage", "payload", "route.upstream"],
-      deny: ["usage.total_tokens", "payload.response"],
-    },
-  }, logs);
+  await using plugin = shutsDown(
+    await start({
+      include_payloads: true,
+      fields: {
+        allow: ["request_id", "usage", "payload", "route.upstream"],
+        deny: ["usage.total_tokens", "payload.response"],
+      },
+    }, logs),
+  );
   observerClient(plugin).emit({ events: [COMPLETED] });
   await stop(plugin, logs);
   assert.deepEqual(written(logs), [{
@@ -126,7 +128,7 @@ Deno.test("bin/observer-stdout writes payloads only with include_payloads and ca
   }]);
 
   const uncaptured: LogRecord[] = [];
-  const second = await start({ include_payloads: true }, uncaptured, false);
+  await using second = shutsDown(await start({ include_payloads: true }, uncaptured, false));
   observerClient(second).emit({ events: [ATTEMPT] });
   await stop(second, uncaptured);
   assert.deepEqual(written(uncaptured), [ATTEMPT]);
@@ -135,7 +137,7 @@ Deno.test("bin/observer-stdout writes payloads only with include_payloads and ca
 
 Deno.test("bin/observer-stdout keeps each line under the host's 64 KiB cut by truncating payloads", async () => {
   const logs: LogRecord[] = [];
-  const plugin = await start({ include_payloads: true }, logs);
+  await using plugin = shutsDown(await start({ include_payloads: true }, logs));
   const big = "fox ".repeat(50_000);
   observerClient(plugin).emit({
     events: [{ ...COMPLETED, payload: { request: { content: big }, response: { content: big } } }],
@@ -153,7 +155,7 @@ Deno.test("bin/observer-stdout keeps each line under the host's 64 KiB cut by tr
 
 Deno.test("bin/observer-stdout bounds its queue: an overflow drops the oldest, counts them in health and logs it", async () => {
   const logs: LogRecord[] = [];
-  const plugin = await start({ queue: { capacity: 5, batch_size: 5 } }, logs);
+  await using plugin = shutsDown(await start({ queue: { capacity: 5, batch_size: 5 } }, logs));
   const burst = Array.from({ length: 50 }, (_, i) => ({ ...ATTEMPT, request_id: `burst-${i}` }));
   observerClient(plugin).emit({ events: burst });
   let health = await checkHealth(plugin);

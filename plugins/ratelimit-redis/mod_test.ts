@@ -139,7 +139,7 @@ Deno.test("acquire() and settle() answer exactly as ratelimit-memory does, on th
 });
 
 Deno.test("acquire() keeps each window in one hash that expires when the window ends", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const client = createClient({ url: redis.url });
   await client.connect();
   try {
@@ -175,7 +175,6 @@ Deno.test("acquire() keeps each window in one hash that expires when the window 
     await instance.close!();
   } finally {
     client.destroy();
-    await redis.close();
   }
 });
 

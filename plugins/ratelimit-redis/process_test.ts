@@ -30,6 +30,19 @@ async function start(redis: TestRedis, config: Record<string, unknown>): Promise
   return { plugin, logs };
 }
 
+/** Two processes of one config, started together; when one fails, the other is shut down. */
+async function startTwo(
+  redis: TestRedis,
+  config: Record<string, unknown>,
+): Promise<[Started, Started]> {
+  const [a, b] = await Promise.allSettled([start(redis, config), start(redis, config)]);
+  if (a.status === "fulfilled" && b.status === "fulfilled") return [a.value, b.value];
+  for (const result of [a, b]) {
+    if (result.status === "fulfilled") await result.value.plugin.shutdown();
+  }
+  throw a.status === "rejected" ? a.reason : (b as PromiseRejectedResult).reason;
+}
+
 /**
  * Runs `body` with a subject no earlier attempt used, again when the wall clock crossed a
  * window edge of `windowMs` meanwhile (the plugin runs on Redis' clock, on this machine).
@@ -87,7 +100,7 @@ Deno.test("bin/ratelimit-redis has network access only, as declared and as descr
 });
 
 Deno.test("two bin/ratelimit-redis processes sharing one Redis admit exactly the limit under concurrent load", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const prefix = `shared${crypto.randomUUID()}:`;
   const config = {
     prefix,
@@ -96,7 +109,7 @@ Deno.test("two bin/ratelimit-redis processes sharing one Redis admit exactly the
       { name: "per-tenant-tokens", key_by: ["tenant"], window: "1h", tokens: 30_000 },
     ],
   };
-  const [a, b] = await Promise.all([start(redis, config), start(redis, config)]);
+  const [a, b] = await startTwo(redis, config);
   try {
     const clients = [rateLimiterClient(a.plugin), rateLimiterClient(b.plugin)];
     await inOneWindow(HOUR, async (tenant) => {
@@ -119,17 +132,16 @@ Deno.test("two bin/ratelimit-redis processes sharing one Redis admit exactly the
     });
   } finally {
     await Promise.all([a.plugin.shutdown(), b.plugin.shutdown()]);
-    await redis.close();
   }
 });
 
 Deno.test("two bin/ratelimit-redis processes charge one token budget exactly, and settle each other's reservations", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const config = {
     prefix: `tokens${crypto.randomUUID()}:`,
     rules: [{ name: "tenant-tokens", key_by: ["tenant"], window: "1h", tokens: 30_000 }],
   };
-  const [a, b] = await Promise.all([start(redis, config), start(redis, config)]);
+  const [a, b] = await startTwo(redis, config);
   try {
     const [ca, cb] = [rateLimiterClient(a.plugin), rateLimiterClient(b.plugin)];
     await inOneWindow(HOUR, async (tenant) => {
@@ -160,12 +172,11 @@ Deno.test("two bin/ratelimit-redis processes charge one token budget exactly, an
     });
   } finally {
     await Promise.all([a.plugin.shutdown(), b.plugin.shutdown()]);
-    await redis.close();
   }
 });
 
 Deno.test("bin/ratelimit-redis starts a new window when the old one ends", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const { plugin } = await start(redis, {
     rules: [{ name: "per-second", window: "1s", requests: 3 }],
   });
@@ -189,12 +200,11 @@ Deno.test("bin/ratelimit-redis starts a new window when the old one ends", async
     assert.equal(next.limits[0]!.remaining, 2, "the new window starts from 0");
   } finally {
     await plugin.shutdown();
-    await redis.close();
   }
 });
 
 Deno.test("bin/ratelimit-redis answers unavailable while Redis restarts, then serves again by itself", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const { plugin, logs } = await start(redis, {
     rules: [{ name: "rph", window: "1h", requests: 5, tokens: 10_000 }],
     command_timeout_ms: 300,
@@ -233,12 +243,11 @@ Deno.test("bin/ratelimit-redis answers unavailable while Redis restarts, then se
     assert.ok(messages.includes("Redis calls succeed again"));
   } finally {
     await plugin.shutdown();
-    await redis.close();
   }
 });
 
 Deno.test("bin/ratelimit-redis counts locally while Redis is down when fallback is local", async () => {
-  const redis = await startRedis();
+  await using redis = await startRedis();
   const { plugin } = await start(redis, {
     rules: [{ name: "rph", window: "1h", requests: 4, tokens: 10_000 }],
     fallback: { mode: "local", share: 0.5 },
@@ -275,12 +284,11 @@ Deno.test("bin/ratelimit-redis counts locally while Redis is down when fallback 
     assert.match(back.reservation!, /^r1\./);
   } finally {
     await plugin.shutdown();
-    await redis.close();
   }
 });
 
 Deno.test("bin/ratelimit-redis starts with a wrong password, answers unavailable, and shows no password", async () => {
-  const redis = await startRedis({ password: "right-password-1234" });
+  await using redis = await startRedis({ password: "right-password-1234" });
   const { plugin, logs } = await start(redis, {
     url: `redis://:wrong-password-5678@127.0.0.1:${redis.port}`,
     rules: [{ name: "rph", window: "1h", requests: 4 }],
@@ -296,7 +304,6 @@ Deno.test("bin/ratelimit-redis starts with a wrong password, answers unavailable
     assert.doesNotMatch(seen, /wrong-password-5678|right-password-1234/);
   } finally {
     await plugin.shutdown();
-    await redis.close();
   }
 });
 

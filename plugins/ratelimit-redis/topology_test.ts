@@ -29,8 +29,8 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
   throw new Error(`${what} did not happen within 30 s`);
 }
 
-/** Three masters, no replicas, all slots assigned. */
-async function startCluster(): Promise<TestRedis[]> {
+/** Three masters, no replicas, all slots assigned; `await using` closes them. */
+async function startCluster(): Promise<TestRedis[] & AsyncDisposable> {
   const nodes: TestRedis[] = [];
   try {
     for (let i = 0; i < 3; i++) {
@@ -54,7 +54,11 @@ async function startCluster(): Promise<TestRedis[]> {
         return info.includes("cluster_state:ok");
       });
     }
-    return nodes;
+    return Object.assign(nodes, {
+      [Symbol.asyncDispose]: async () => {
+        await Promise.all(nodes.map((node) => node.close()));
+      },
+    });
   } catch (error) {
     await Promise.all(nodes.map((node) => node.close()));
     throw error;
@@ -83,7 +87,7 @@ async function start(config: Record<string, unknown>): Promise<PluginProcess> {
 }
 
 Deno.test("bin/ratelimit-redis in cluster mode spreads keys by the common key field and stays exact", async () => {
-  const nodes = await startCluster();
+  await using nodes = await startCluster();
   const prefix = `c${crypto.randomUUID()}:`;
   const plugin = await start({
     url: nodes[0]!.url,
@@ -126,12 +130,11 @@ Deno.test("bin/ratelimit-redis in cluster mode spreads keys by the common key fi
     assert.ok(counts.filter((count) => count > 0).length >= 2, `keys per master: ${counts}`);
   } finally {
     await plugin.shutdown();
-    await Promise.all(nodes.map((node) => node.close()));
   }
 });
 
 Deno.test("bin/ratelimit-redis in cluster mode keeps every key in one slot when no key field is common", async () => {
-  const nodes = await startCluster();
+  await using nodes = await startCluster();
   const prefix = `c${crypto.randomUUID()}:`;
   const plugin = await start({
     url: nodes[1]!.url,
@@ -156,7 +159,6 @@ Deno.test("bin/ratelimit-redis in cluster mode keeps every key in one slot when 
     assert.deepEqual(counts.filter((count) => count > 0), [21], `keys per master: ${counts}`);
   } finally {
     await plugin.shutdown();
-    await Promise.all(nodes.map((node) => node.close()));
   }
 });
 

@@ -65,7 +65,7 @@ function closedPort(): number {
 }
 
 Deno.test("route() answers the healthy instances Consul lists, with their base_url", async () => {
-  await using consul = await fakeConsul();
+  await using consul = await startFakeConsul();
   register(consul, "vllm-1", 8001);
   consul.register("vllm", {
     Service: { ID: "vllm-2", Port: 8002, Address: "10.0.0.2", Meta: { models: "llama=meta/L3" } },
@@ -104,7 +104,7 @@ Deno.test("route() answers the healthy instances Consul lists, with their base_u
 });
 
 Deno.test("route() drops a critical instance and adds a new one within one blocking round", async () => {
-  await using consul = await fakeConsul();
+  await using consul = await startFakeConsul();
   register(consul, "vllm-1", 8001);
   register(consul, "vllm-2", 8002);
   const instance = await create(baseConfig(consul));
@@ -127,7 +127,7 @@ Deno.test("route() drops a critical instance and adds a new one within one block
 });
 
 Deno.test("route() keeps a warning instance only when passing_only is false, never a critical one", async () => {
-  await using consul = await fakeConsul();
+  await using consul = await startFakeConsul();
   register(consul, "ok", 8001);
   consul.register("vllm", {
     Service: { ID: "warn", Port: 8002, Meta: { models: "gpt-4o" } },
@@ -151,7 +151,7 @@ Deno.test("route() keeps a warning instance only when passing_only is false, nev
 });
 
 Deno.test("the plugin serves the last set while Consul is down, until max_stale_ms", async () => {
-  await using consul = await fakeConsul();
+  await using consul = await startFakeConsul();
   register(consul, "vllm-1", 8001);
   let clock = 1_000_000;
   const instance = await create(baseConfig(consul, { max_stale_ms: 60_000 }), {
@@ -259,7 +259,7 @@ Deno.test("configSchema fills in defaults and lists every bad field in one pass"
 });
 
 Deno.test("the plugin routes over the protocol in memory and stops its loops on shutdown", async () => {
-  await using consul = await fakeConsul({ token: "acl-token-123" });
+  await using consul = await startFakeConsul({ token: "acl-token-123" });
   register(consul, "vllm-1", 8001);
   const [core, side] = createLinkedPair();
   const served = servePlugin(plugin, side, { writeLog: () => {}, context: { random: () => 0 } });
@@ -280,8 +280,3 @@ Deno.test("the plugin routes over the protocol in memory and stops its loops on 
   await host.request("shutdown");
   await served.done;
 });
-
-async function fakeConsul(options: { token?: string } = {}) {
-  const consul = await startFakeConsul(options);
-  return Object.assign(consul, { [Symbol.asyncDispose]: () => consul.close() });
-}

@@ -52,7 +52,7 @@ Deno.test("README shows the not_found message the plugin gives", async () => {
   const text = await readme();
   const shown = /`(Model "([^"]+)" is not served; served models: ([^`]*))`/.exec(text);
   assert.ok(shown, "the README shows a not_found message");
-  const consul = await startFakeConsul();
+  await using consul = await startFakeConsul();
   consul.register("vllm", { Service: { ID: "a", Port: 8000, Meta: { models: shown[3]! } } });
   const instance = await plugin.create(
     configSchema.parse({ address: consul.url, services: ["vllm"], upstream: "u" }),
@@ -76,7 +76,6 @@ Deno.test("README shows the not_found message the plugin gives", async () => {
     );
   } finally {
     await instance.close!();
-    await consul.close();
   }
 });
 

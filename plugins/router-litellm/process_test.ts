@@ -7,6 +7,7 @@ import { checkConformance, startFakeOpenAI } from "@vulpes/contract/testing";
 import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
 import {
   startGatewayProcess,
+  tempDir,
   waitFor,
   writeConfig,
 } from "../../examples/dev-gateway/testdata/harness.ts";
@@ -156,11 +157,11 @@ async function readmeGateway(urls: Record<string, string>): Promise<Record<strin
 }
 
 Deno.test("the dev gateway with router-litellm falls back from a failing upstream and cools it down", async () => {
-  const failing = await startFakeOpenAI();
-  const healthy = await startFakeOpenAI();
-  const dir = await Deno.makeTempDir();
+  await using failing = await startFakeOpenAI();
+  await using healthy = await startFakeOpenAI();
+  await using dir = await tempDir();
   const gateway = await startGatewayProcess(
-    writeConfig(dir, await readmeGateway({ primary: failing.url, backup: healthy.url })),
+    writeConfig(dir.path, await readmeGateway({ primary: failing.url, backup: healthy.url })),
   );
   const openai = new OpenAI({ apiKey: "unused", baseURL: `${gateway.url}/v1`, maxRetries: 0 });
   const messages = [{ role: "user" as const, content: "Hello router" }];
@@ -197,9 +198,6 @@ Deno.test("the dev gateway with router-litellm falls back from a failing upstrea
     assert.equal(fallback.response.headers.get("x-vulpes-upstream"), "backup");
   } finally {
     const status = await gateway.stop();
-    await failing.close();
-    await healthy.close();
-    await Deno.remove(dir, { recursive: true });
     assert.equal(status.code, 0, gateway.stderr());
   }
 });

@@ -31,6 +31,9 @@ async function harness(config: Record<string, unknown> = {}): Promise<Harness> {
     onLog: (record) => logs.push(record),
     onNotification: chunks.dispatch,
     restart: false,
+  }).catch(async (error) => {
+    await fake.close();
+    throw error;
   });
   return {
     fake,

@@ -86,6 +86,24 @@ function spawn(file: string, env: Record<string, string>) {
   return { child, reading, out: () => out, err: () => err };
 }
 
+/** A temp folder that `await using` removes, with all it holds, when the block is left. */
+export interface TempDir {
+  /** The folder's path. */
+  path: string;
+  /** Remove the folder and all it holds. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Make a temp folder for `await using`.
+ *
+ * @returns The folder.
+ */
+export async function tempDir(): Promise<TempDir> {
+  const path = await Deno.makeTempDir();
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
 /**
  * Write a gateway.yaml (an object, or YAML text) into a temp folder.
  *
