@@ -161,8 +161,8 @@ Deno.test("PluginProcess.start() names the command it cannot spawn", async () =>
 Deno.test("describePlugin() times out on a binary that waits for stdin, and names a failing one", async () => {
   const dir = await Deno.makeTempDir();
   const waiting = `${dir}/reads-stdin`;
-  await Deno.writeTextFile(waiting, "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
   try {
+    await Deno.writeTextFile(waiting, "#!/bin/sh\ncat >/dev/null\n", { mode: 0o755 });
     await assert.rejects(
       describePlugin(waiting, { timeoutMs: 300 }),
       /Cannot describe ".*reads-stdin": no manifest within 300 ms/,

@@ -87,6 +87,8 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
   let port = options.port ?? 0;
 
   async function listen(): Promise<void> {
+    // s3rver reports a taken port as an uncaught error event, not through run(): look first.
+    if (port !== 0) ensurePortFree(port);
     const next = new S3rver({
       address: "127.0.0.1",
       port,
@@ -114,7 +116,12 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
     await Deno.remove(directory, { recursive: true }).catch(() => {});
   }
 
-  await listen();
+  try {
+    await listen();
+  } catch (error) {
+    await Deno.remove(directory, { recursive: true }).catch(() => {});
+    throw error;
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
@@ -130,4 +137,15 @@ export async function startS3(options: StartS3Options = {}): Promise<TestS3> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+function ensurePortFree(port: number): void {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  } catch (error) {
+    throw new Error(
+      `Cannot start s3rver on 127.0.0.1:${port}: ${(error as Error).message}. ` +
+        "Stop what holds the port, or start S3 without a port to get a free one",
+    );
+  }
 }

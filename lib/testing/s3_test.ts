@@ -74,3 +74,23 @@ Deno.test("startS3() is closed when an `await using` block throws", async () => 
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }));
   await assert.rejects(Deno.stat(directory), Deno.errors.NotFound);
 });
+
+Deno.test("startS3() on a taken port rejects naming the port, and leaves no directory", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (taken.addr as Deno.NetAddr).port;
+  // A temp root of its own, so directories made by tests running beside this one do not count.
+  const root = await Deno.makeTempDir({ prefix: "vulpes-s3-test-" });
+  const tmpdir = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", root);
+  try {
+    await assert.rejects(
+      startS3({ port }),
+      new RegExp(`Cannot start s3rver on 127\\.0\\.0\\.1:${port}: .*without a port`),
+    );
+    assert.deepEqual([...Deno.readDirSync(root)], []);
+  } finally {
+    if (tmpdir === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", tmpdir);
+    await Deno.remove(root, { recursive: true });
+  }
+});
