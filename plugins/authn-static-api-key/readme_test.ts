@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import { assertConfigTable, readmeOf } from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  const readme = await Deno.readTextFile(new URL("./README.md", import.meta.url));
-  assert.deepEqual(tableCells(readme), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's demo digest is the SHA-256 of the key it names", async () => {
-  const readme = await Deno.readTextFile(new URL("./README.md", import.meta.url));
-  const match = /# printf %s (\S+) \| sha256sum\n\s+sha256: ([0-9a-f]{64})/.exec(readme);
+  const readme = await readmeOf(import.meta.url);
+  const match = /# printf %s (\S+) \| sha256sum\n\s+sha256: ([0-9a-f]{64})/.exec(readme.text);
   assert.ok(match, "the example shows a key and its digest");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(match[1]));
   const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,53 +1,50 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { check } from "@vulpes/contract/capabilities";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  assertValidConfig,
+  exampleConfig,
+  exampleEntry,
+  fencedBlocks,
+  readmeOf,
+  resolveSecrets,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
-
 /** Stands in for the core: a URL for `${secret:…_URL}`, some text for other secrets. */
-function resolveSecrets(yaml: string): string {
-  return yaml.replace(
-    /\$\{secret:([A-Z_]+)\}/g,
-    (_, name: string) =>
-      name.endsWith("REDISS_URL")
-        ? "rediss://redis.internal:6380"
-        : name.endsWith("_URL")
-        ? "redis://:pw@redis.internal:6379"
-        : "resolved-secret",
-  );
-}
-
-function yamlBlocks(text: string): string[] {
-  return [...text.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!);
+function secretValue(name: string): string {
+  return name.endsWith("REDISS_URL")
+    ? "rediss://redis.internal:6380"
+    : name.endsWith("_URL")
+    ? "redis://:pw@redis.internal:6379"
+    : "resolved-secret";
 }
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's gateway.yaml entry and config blocks are valid configs", async () => {
-  const [gateway, ...configs] = yamlBlocks(await readme());
-  const entry = parse(resolveSecrets(gateway!)).plugins[0];
+  const readme = await readmeOf(import.meta.url);
+  const entry = exampleEntry(readme, 0, { resolveSecret: secretValue });
   assert.equal(entry.source.path, "bin/cache-redis");
   assert.deepEqual(entry.capabilities, ["cache_provider"]);
   assert.equal(entry.fail_mode, "open");
-  assert.match(parse(gateway!).plugins[0].config.url, /^\$\{secret:[A-Z_]+\}$/);
-  const checked = [entry.config, ...configs.map((block) => parse(resolveSecrets(block)))];
+  assert.match(String(exampleConfig(readme).url), /^\$\{secret:[A-Z_]+\}$/);
+  const configs = fencedBlocks(readme, "yaml").slice(1).map((block) =>
+    parse(resolveSecrets(block, secretValue))
+  );
+  const checked = [entry.config, ...configs];
   assert.equal(checked.length, 4);
-  for (const config of checked) {
-    const result = check(configSchema, config);
-    assert.ok(result.ok, JSON.stringify(result));
-  }
+  for (const config of checked) assertValidConfig(readme, configSchema, config);
 });
 
 Deno.test("README quotes the config error for a max_ttl_ms below the default time to live", async () => {
   const result = check(configSchema, { url: "redis://h", max_ttl_ms: 60_000 });
   assert.ok(!result.ok);
-  assert.ok((await readme()).includes(`\`${result.issues[0]!.message}\``));
+  const readme = await readmeOf(import.meta.url);
+  assert.ok(readme.text.includes(`\`${result.issues[0]!.message}\``));
 });
 
 Deno.test("README's permissions match the deno.json build task", async () => {
@@ -55,5 +52,5 @@ Deno.test("README's permissions match the deno.json build task", async () => {
   const task: string = config.tasks["build:cache-redis"];
   const flags = task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
   assert.deepEqual(flags, ["--allow-net"]);
-  assert.ok((await readme()).includes("`--allow-net` only"));
+  assert.ok((await readmeOf(import.meta.url)).text.includes("`--allow-net` only"));
 });

@@ -1,27 +1,24 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  assertExampleConfigValid,
+  markedTable,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { declaredFlags } from "../../tests/_support.ts";
 import { COLUMNS } from "./_index.ts";
 import { buildTranscript } from "./_transcript.ts";
 import { configSchema } from "./config.ts";
 import { ENV_VARIABLES } from "./mod.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
+/** The first cells of a marked table's rows, header left out and backticks dropped. */
+async function namesIn(table: string): Promise<string[]> {
+  const rows = markedTable(await readmeOf(import.meta.url), table).slice(1);
+  return rows.map((row) => row[0]!.replaceAll("`", ""));
 }
-
-function section(text: string, name: string): string[][] {
-  const start = text.indexOf(`<!-- ${name}:start`);
-  const end = text.indexOf(`<!-- ${name}:end -->`);
-  assert.ok(start !== -1 && end > start, `the README has the ${name} markers`);
-  return tableCells(text.slice(start, end)).slice(1);
-}
-
-const names = (rows: string[][]) => rows.map((row) => row[0]!.replaceAll("`", ""));
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README transcript table lists exactly the fields of a transcript", async () => {
@@ -35,24 +32,21 @@ Deno.test("README transcript table lists exactly the fields of a transcript", as
     [],
     true,
   );
-  assert.deepEqual(names(section(await readme(), "transcript-table")), Object.keys(transcript));
+  assert.deepEqual(await namesIn("transcript-table"), Object.keys(transcript));
 });
 
 Deno.test("README index table lists exactly the columns of the index", async () => {
-  assert.deepEqual(names(section(await readme(), "index-table")), [...COLUMNS, "indexed_at"]);
+  assert.deepEqual(await namesIn("index-table"), [...COLUMNS, "indexed_at"]);
 });
 
 Deno.test("README's gateway.yaml config is valid", async () => {
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(await readme());
-  assert.ok(yaml, "the README has a gateway.yaml example");
-  const config = parse(yaml[1]!.replaceAll(/\$\{secret:[A-Z_]+\}/g, "resolved-secret"))
-    .plugins[0].config;
-  const parsed = configSchema.safeParse(config);
-  assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+  assertExampleConfigValid(await readmeOf(import.meta.url), configSchema, {
+    resolveSecret: () => "resolved-secret",
+  });
 });
 
 Deno.test("README permissions name every variable of the build task", async () => {
-  const text = await readme();
+  const { text } = await readmeOf(import.meta.url);
   const flags = declaredFlags("observer-s3-transcripts");
   const env = flags.find((flag) => flag.startsWith("--allow-env="))!;
   const variables = env.slice("--allow-env=".length).split(",");

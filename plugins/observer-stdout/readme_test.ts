@@ -1,29 +1,28 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import type * as z from "zod";
 import { observerEventSchema } from "@vulpes/contract/capabilities";
 import { createTestContext } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  assertExampleConfigValid,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
-
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README attribute table names every field of the contract's observer event", async () => {
-  const text = await readme();
+  const { text } = await readmeOf(import.meta.url);
   const fields = Object.keys((observerEventSchema as unknown as z.ZodObject).shape);
   assert.ok(fields.length >= 14);
   for (const field of fields) assert.match(text, new RegExp(`\`event\\.${field}\``), field);
 });
 
 Deno.test("README's example line is what the plugin writes for its event", async () => {
-  const text = await readme();
+  const { text } = await readmeOf(import.meta.url);
   const line = /```jsonl\n(.*)\n```/.exec(text);
   assert.ok(line, "the README shows a line");
   const shown = JSON.parse(line[1]!);
@@ -44,8 +43,5 @@ Deno.test("README's example line is what the plugin writes for its event", async
 });
 
 Deno.test("README's gateway.yaml config is valid", async () => {
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(await readme());
-  assert.ok(yaml, "the README has a gateway.yaml example");
-  const config = parse(yaml[1]!).plugins[0].config;
-  assert.equal(configSchema.safeParse(config).success, true);
+  assertExampleConfigValid(await readmeOf(import.meta.url), configSchema);
 });

@@ -1,42 +1,38 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import type { PluginInstance } from "@vulpes/contract/plugin";
 import { createTestContext } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  exampleCall,
+  markedExample,
+  type Readme,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
+const call = exampleCall();
 
-/** The fenced block right after `<!-- example:<name> -->`. */
-function example(text: string, name: string): string {
-  const match = new RegExp(`<!-- example:${name} -->\\s*\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(
-    text,
-  );
-  assert.ok(match, `the README has the example "${name}"`);
-  return match[1]!;
+/** The plugin made from the README's `<!-- example:config -->` gateway.yaml. */
+async function exampleInstance(readme: Readme): Promise<PluginInstance> {
+  const entry = parse(markedExample(readme, "config")).plugins[0];
+  return await plugin.create(configSchema.parse(entry.config), createTestContext());
 }
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's gateway.yaml config gives the answer the README shows, twice over", async () => {
-  const text = await readme();
-  const entry = parse(example(text, "config")).plugins[0];
+  const readme = await readmeOf(import.meta.url);
+  const entry = parse(markedExample(readme, "config")).plugins[0];
   assert.equal(entry.source.path, "bin/prompt-context-injector");
   assert.deepEqual(entry.capabilities, ["prompt_provider"]);
-  const instance = await plugin.create(configSchema.parse(entry.config), createTestContext());
-  const call = {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id: 1,
-  };
-  const params = JSON.parse(example(text, "params"));
+  const instance = await exampleInstance(readme);
+  const params = JSON.parse(markedExample(readme, "params"));
   const result = await instance.prompt_provider!.resolve(params, call);
-  assert.deepEqual(result, JSON.parse(example(text, "result")));
+  assert.deepEqual(result, JSON.parse(markedExample(readme, "result")));
   const again = await instance.prompt_provider!.resolve(
     { ...params, messages: result.messages },
     call,
@@ -45,16 +41,9 @@ Deno.test("README's gateway.yaml config gives the answer the README shows, twice
 });
 
 Deno.test("README's error messages are the plugin's", async () => {
-  const text = await readme();
-  const entry = parse(example(text, "config")).plugins[0];
-  const instance = await plugin.create(configSchema.parse(entry.config), createTestContext());
-  const call = {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id: 1,
-  };
-  const params = JSON.parse(example(text, "params"));
+  const readme = await readmeOf(import.meta.url);
+  const instance = await exampleInstance(readme);
+  const params = JSON.parse(markedExample(readme, "params"));
   for (
     const [context, pattern] of [[42, /expected a string or a list of strings/], [
       "shipping",
@@ -71,6 +60,6 @@ Deno.test("README's error messages are the plugin's", async () => {
       .then(() => null, (e: Error) => e);
     assert.ok(error, String(context));
     assert.match(error.message, pattern);
-    assert.ok(text.includes(error.message), `the README shows: ${error.message}`);
+    assert.ok(readme.text.includes(error.message), `the README shows: ${error.message}`);
   }
 });

@@ -3,53 +3,42 @@ import { parse } from "yaml";
 import type { PromptResolveParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
 import { createTestContext } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  exampleCall,
+  markedExample,
+  type Readme,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = exampleCall();
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
-
-/** The fenced block right after `<!-- example:<name> -->`. */
-function example(text: string, name: string): string {
-  const match = new RegExp(`<!-- example:${name} -->\\s*\`\`\`\\w+\\n([\\s\\S]*?)\`\`\``).exec(
-    text,
-  );
-  assert.ok(match, `the README has the example "${name}"`);
-  return match[1]!;
-}
-
-async function exampleInstance(text: string): Promise<PluginInstance> {
-  const entry = parse(example(text, "config")).plugins[0];
+/** The plugin made from the README's `<!-- example:config -->` gateway.yaml, checked first. */
+async function exampleInstance(readme: Readme): Promise<PluginInstance> {
+  const entry = parse(markedExample(readme, "config")).plugins[0];
   assert.equal(entry.source.path, "bin/prompt-template-registry");
   assert.deepEqual(entry.capabilities, ["prompt_provider"]);
   return await plugin.create(configSchema.parse(entry.config), createTestContext());
 }
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's gateway.yaml config renders the messages the README shows", async () => {
-  const text = await readme();
-  const instance = await exampleInstance(text);
-  const params = JSON.parse(example(text, "params"));
+  const readme = await readmeOf(import.meta.url);
+  const instance = await exampleInstance(readme);
+  const params = JSON.parse(markedExample(readme, "params"));
   const result = await instance.prompt_provider!.resolve(params, call);
-  assert.deepEqual(result, JSON.parse(example(text, "result")));
+  assert.deepEqual(result, JSON.parse(markedExample(readme, "result")));
 });
 
 Deno.test("README's error messages are the plugin's, for the example config", async () => {
-  const text = await readme();
-  const instance = await exampleInstance(text);
-  const base = JSON.parse(example(text, "params")) as PromptResolveParams;
+  const readme = await readmeOf(import.meta.url);
+  const instance = await exampleInstance(readme);
+  const base = JSON.parse(markedExample(readme, "params")) as PromptResolveParams;
   const variables = base.prompt!.variables!;
   const requests: PromptResolveParams[] = [
     { ...base, prompt: { id: "sales-bot" } },
@@ -63,13 +52,13 @@ Deno.test("README's error messages are the plugin's, for the example config", as
       .then(() => instance.prompt_provider!.resolve(request, call))
       .then(() => null, (e: Error) => e);
     assert.ok(error, JSON.stringify(request.prompt));
-    assert.ok(text.includes(`\`${error.message}\``), `the README shows: ${error.message}`);
+    assert.ok(readme.text.includes(`\`${error.message}\``), `the README shows: ${error.message}`);
   }
 });
 
 Deno.test("README's template error examples are the config check's", async () => {
-  const text = await readme();
-  const entry = parse(example(text, "config")).plugins[0];
+  const readme = await readmeOf(import.meta.url);
+  const entry = parse(markedExample(readme, "config")).plugins[0];
   const v2 = entry.config.prompts["support-bot"].versions["2"];
   v2.messages.push({ role: "user", content: "{{#faq}} {{q}}" }, {
     role: "user",
@@ -78,6 +67,6 @@ Deno.test("README's template error examples are the config check's", async () =>
   const result = configSchema.safeParse(entry.config);
   assert.ok(!result.success);
   for (const issue of result.error.issues) {
-    assert.ok(text.includes(issue.message), `the README shows: ${issue.message}`);
+    assert.ok(readme.text.includes(issue.message), `the README shows: ${issue.message}`);
   }
 });

@@ -1,28 +1,21 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import type { AcquireResult } from "@vulpes/contract/capabilities";
 import { createTestContext, startRedis } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  exampleCall,
+  exampleConfig,
+  exampleEntry,
+  fencedBlocks,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-async function readme(name = "ratelimit-redis"): Promise<string> {
-  return await Deno.readTextFile(new URL(`../${name}/README.md`, import.meta.url));
-}
+/** The README of ratelimit-memory, whose example this plugin's README follows. */
+const memoryReadme = () => readmeOf(new URL("../ratelimit-memory/", import.meta.url));
 
-function gatewayYaml(text: string): { path: string; config: Record<string, unknown> } {
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(text);
-  assert.ok(yaml, "the README has a gateway.yaml example");
-  const entry = parse(yaml[1]!).plugins[0];
-  return { path: entry.source.path, config: entry.config };
-}
-
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = exampleCall();
 
 /** The answer as the README shows it: the reservation id, which varies, as "…". */
 function shown(answer: AcquireResult): AcquireResult {
@@ -30,13 +23,13 @@ function shown(answer: AcquireResult): AcquireResult {
 }
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's gateway.yaml is ratelimit-memory's with the path changed and a url added", async () => {
-  const ours = gatewayYaml(await readme());
-  const theirs = gatewayYaml(await readme("ratelimit-memory"));
-  assert.equal(ours.path, theirs.path.replace("ratelimit-memory", "ratelimit-redis"));
+  const ours = exampleEntry(await readmeOf(import.meta.url));
+  const theirs = exampleEntry(await memoryReadme());
+  assert.equal(ours.source.path, theirs.source.path.replace("ratelimit-memory", "ratelimit-redis"));
   const { url, ...rest } = ours.config;
   assert.equal(url, "${secret:REDIS_URL}");
   assert.deepEqual(rest, theirs.config);
@@ -47,7 +40,7 @@ Deno.test("README's gateway.yaml is ratelimit-memory's with the path changed and
 Deno.test("README's config gives the answers ratelimit-memory's README shows, against a real Redis", async () => {
   const redis = await startRedis();
   try {
-    const { config } = gatewayYaml(await readme());
+    const config = exampleConfig(await readmeOf(import.meta.url));
     let now = Date.parse("2026-11-27T12:00:30Z");
     const instance = await plugin.create(
       configSchema.parse({
@@ -58,8 +51,7 @@ Deno.test("README's config gives the answers ratelimit-memory's README shows, ag
       }),
       createTestContext({ now: () => now }),
     );
-    const text = await readme("ratelimit-memory");
-    const answers = [...text.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!));
+    const answers = fencedBlocks(await memoryReadme(), "json").map((block) => JSON.parse(block));
     assert.equal(answers.length, 2, "ratelimit-memory's README shows two answers");
     const params = { subject: "alice", tenant: "acme", model: "o3-mini", estimated_tokens: 1200 };
     const limiter = instance.rate_limiter!;

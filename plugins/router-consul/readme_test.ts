@@ -1,34 +1,21 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import { createTestContext, startFakeConsul } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  exampleCall,
+  readmeOf,
+  yamlExample,
+} from "../../scripts/_readme_checks.ts";
 import { parseModels } from "./_consul.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
-
-interface PluginEntry {
-  name: string;
-  source: { type: string; path: string };
-  capabilities: string[];
-  config: Record<string, unknown>;
-}
-
-async function gatewayYaml(): Promise<PluginEntry[]> {
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(await readme());
-  assert.ok(yaml, "the README has a gateway.yaml example");
-  return parse(yaml[1]!).plugins;
-}
-
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's gateway.yaml pairs router-consul with an upstream that allows its base URLs", async () => {
-  const [router, upstream] = await gatewayYaml();
+  const [router, upstream] = yamlExample(await readmeOf(import.meta.url)).plugins;
   assert.deepEqual(router!.source, { type: "filesystem", path: "bin/router-consul" });
   assert.deepEqual(router!.capabilities, ["router"]);
   assert.deepEqual(upstream!.source, { type: "filesystem", path: "bin/upstream-openai" });
@@ -49,7 +36,7 @@ Deno.test("README's gateway.yaml pairs router-consul with an upstream that allow
 });
 
 Deno.test("README shows the not_found message the plugin gives", async () => {
-  const text = await readme();
+  const { text } = await readmeOf(import.meta.url);
   const shown = /`(Model "([^"]+)" is not served; served models: ([^`]*))`/.exec(text);
   assert.ok(shown, "the README shows a not_found message");
   await using consul = await startFakeConsul();
@@ -58,12 +45,7 @@ Deno.test("README shows the not_found message the plugin gives", async () => {
     configSchema.parse({ address: consul.url, services: ["vllm"], upstream: "u" }),
     createTestContext({ fetch: globalThis.fetch, now: Date.now }),
   );
-  const call = {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id: 1,
-  };
+  const call = exampleCall();
   try {
     await assert.rejects(
       async () =>

@@ -1,27 +1,23 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import { createTestContext } from "@vulpes/contract/testing";
-import { configTable, tableCells } from "../../scripts/_config_table.ts";
+import { tableCells } from "../../scripts/_config_table.ts";
+import {
+  assertConfigTable,
+  exampleCall,
+  exampleConfig,
+  readmeOf,
+} from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-async function readme(): Promise<string> {
-  return await Deno.readTextFile(new URL("./README.md", import.meta.url));
-}
-
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = exampleCall();
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
-  assert.deepEqual(tableCells(await readme()), tableCells(configTable(configSchema)));
+  assertConfigTable(await readmeOf(import.meta.url), configSchema);
 });
 
 Deno.test("README's LiteLLM table names every top-level option of config.ts", async () => {
-  const text = await readme();
+  const { text } = await readmeOf(import.meta.url);
   const start = text.indexOf("## LiteLLM Router options");
   const end = text.indexOf("## Config");
   assert.ok(start !== -1 && end > start, "the README has the LiteLLM section");
@@ -36,12 +32,10 @@ Deno.test("README's LiteLLM table names every top-level option of config.ts", as
 });
 
 Deno.test("README's gateway.yaml config is valid and gives the not_found message it shows", async () => {
-  const text = await readme();
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(text);
-  assert.ok(yaml, "the README has a gateway.yaml example");
-  const config = parse(yaml[1]!).plugins[0].config;
+  const readme = await readmeOf(import.meta.url);
+  const config = exampleConfig(readme);
   const instance = await plugin.create(configSchema.parse(config), createTestContext());
-  const shown = /`(Model "([^"]+)" is not served; [^`]*)`/.exec(text);
+  const shown = /`(Model "([^"]+)" is not served; [^`]*)`/.exec(readme.text);
   assert.ok(shown, "the README shows a not_found message");
   await assert.rejects(
     async () =>
