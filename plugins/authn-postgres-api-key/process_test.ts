@@ -5,8 +5,8 @@ import pg from "pg";
 import { authenticatorClient, checkHealth, PluginProcess } from "@vulpes/contract/host";
 import type { AuthenticateResult } from "@vulpes/contract/capabilities";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance, startPostgres } from "@vulpes/contract/testing";
-import { pluginBinary } from "../../tests/_support.ts";
+import { startPostgres } from "@vulpes/contract/testing";
+import { assertConformant, pluginBinary } from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("authn-postgres-api-key");
 const request = { method: "POST", path: "/v1/chat/completions", model: "gpt-4o-mini" };
@@ -82,8 +82,7 @@ Deno.test("bin/authn-postgres-api-key manages keys, authenticates, and revokes o
     );
 
     await t.step("passes the conformance check", async () => {
-      const report = await checkConformance(BINARY, { config: { database_url: db.url } });
-      assert.deepEqual(report.checks.filter((check) => !check.ok), []);
+      await assertConformant(BINARY, { config: { database_url: db.url } });
     });
 
     const logs: Record<string, unknown>[] = [];

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { cacheProviderClient, checkHealth, PluginProcess } from "@vulpes/contract/host";
 import {
-  cacheProviderClient,
-  checkHealth,
-  describePlugin,
-  PluginProcess,
-} from "@vulpes/contract/host";
-import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("cache-memory");
 
@@ -35,20 +33,11 @@ const completion = {
 };
 
 Deno.test("bin/cache-memory passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: { max_entries: 100 } });
-  const failed = report.checks.filter((check) => !check.ok);
-  assert.deepEqual(failed, []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: { max_entries: 100 } });
 });
 
 Deno.test("bin/cache-memory has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("cache-memory");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["cache_provider"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("cache-memory", ["cache_provider"]);
 });
 
 Deno.test("bin/cache-memory gets, sets, deletes and clears through the host client", async () => {
@@ -116,17 +105,16 @@ Deno.test("bin/cache-memory keeps tenants apart, even when namespace and key cou
 });
 
 Deno.test("bin/cache-memory refuses a bad config naming every field", async () => {
-  const error = await start({
-    max_entries: 0,
-    max_bytes: 100,
-    max_entry_bytes: 1000,
-    default_ttl_ms: 7_200_000,
-    ttl: 5,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  const paths = (error.data.errors ?? []).map((issue) => issue.path).sort();
-  assert.deepEqual(paths, ["default_ttl_ms", "max_entries", "max_entry_bytes", "ttl"]);
+  const error = await assertConfigRefused(
+    start({
+      max_entries: 0,
+      max_bytes: 100,
+      max_entry_bytes: 1000,
+      default_ttl_ms: 7_200_000,
+      ttl: 5,
+    }),
+    ["default_ttl_ms", "max_entries", "max_entry_bytes", "ttl"],
+  );
   assert.match(error.message, /plugin "cache-memory" \(instance "cache"\)/);
 });
 

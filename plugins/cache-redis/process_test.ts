@@ -9,14 +9,13 @@
  */
 
 import assert from "node:assert/strict";
+import { cacheProviderClient, checkHealth, type PluginProcess } from "@vulpes/contract/host";
+import { startRedis } from "@vulpes/contract/testing";
 import {
-  cacheProviderClient,
-  checkHealth,
-  describePlugin,
-  type PluginProcess,
-} from "@vulpes/contract/host";
-import { checkConformance, startRedis } from "@vulpes/contract/testing";
-import { declaredFlags } from "../../tests/_support.ts";
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+} from "../../tests/_support.ts";
 import { FORMAT_GZIP, FORMAT_PLAIN } from "./_codec.ts";
 import {
   BINARY,
@@ -33,10 +32,10 @@ import {
 Deno.test("bin/cache-redis declares network only, and --describe reports just that", async () => {
   const flags = declaredFlags("cache-redis");
   assert.deepEqual(flags, ["--no-prompt", "--allow-net"]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["cache_provider"]);
-  const granted = Object.entries(manifest.permissions).filter(([, grant]) => grant !== "none");
-  assert.deepEqual(granted, [["net", "all"]]);
+  await assertDescribedPermissions(BINARY, {
+    capabilities: ["cache_provider"],
+    granted: { net: "all" },
+  });
 });
 
 Deno.test("bin/cache-redis serves the cache contract from a real Redis", async (t) => {
@@ -46,8 +45,7 @@ Deno.test("bin/cache-redis serves the cache contract from a real Redis", async (
   const plugins: PluginProcess[] = [];
   try {
     await t.step("passes the conformance check, with the password in the URL", async () => {
-      const report = await checkConformance(BINARY, { config: { url: redis.url } });
-      assert.deepEqual(report.checks.filter((check) => !check.ok), []);
+      await assertConformant(BINARY, { config: { url: redis.url } });
     });
 
     const plugin = await start({ url: redis.url, prefix: "t:" }, logs);

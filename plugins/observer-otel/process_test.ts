@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
+import { checkHealth, observerClient, PluginProcess } from "@vulpes/contract/host";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary, shutsDown } from "../../tests/_support.ts";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+  pluginBinary,
+  shutsDown,
+} from "../../tests/_support.ts";
 import { type FlatSpan, type Receiver, startReceiver } from "./_testing.ts";
 
 const BINARY = pluginBinary("observer-otel");
@@ -202,9 +208,7 @@ function checkScenario(receiver: Receiver): void {
 Deno.test("bin/observer-otel passes the conformance check", async () => {
   const receiver = startReceiver();
   try {
-    const report = await checkConformance(BINARY, { config: config(receiver) });
-    assert.deepEqual(report.checks.filter((check) => !check.ok), []);
-    assert.ok(report.checks.length >= 15);
+    await assertConformant(BINARY, { config: config(receiver) });
   } finally {
     await receiver.close();
   }
@@ -217,14 +221,13 @@ Deno.test("bin/observer-otel holds network and the exporters' OTEL_* variables o
   const names = env.slice("--allow-env=".length).split(",");
   assert.ok(names.every((name) => /^OTEL_EXPORTER_OTLP_[A-Z_]+$/.test(name)), names.join(","));
   assert.deepEqual(flags.filter((flag) => flag !== env).sort(), ["--allow-net", "--no-prompt"]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["observer"]);
-  const { net, env: envGrant, ...rest } = manifest.permissions;
-  assert.equal(net, "all");
   // Deno 2.9 reports a named-variable grant as `partial: false`, so the manifest says "none";
   // what matters here is that it is not "all".
-  assert.notEqual(envGrant, "all");
-  for (const [name, grant] of Object.entries(rest)) assert.equal(grant, "none", name);
+  await assertDescribedPermissions(BINARY, {
+    capabilities: ["observer"],
+    granted: { net: "all" },
+    scoped: ["env"],
+  });
 });
 
 for (const protocol of ["http/json", "http/protobuf"] as const) {
@@ -363,29 +366,22 @@ Deno.test("bin/observer-otel sends a partial batch after batch.interval_ms, with
 });
 
 Deno.test("bin/observer-otel refuses a bad config naming every field, without the secret", async () => {
-  const error = await PluginProcess.start({
-    command: BINARY,
-    instance: "otel",
-    capabilities: ["observer"],
-    config: {
-      endpoint: "ftp://collector",
-      protocol: "grpc",
-      headers: { "bad header": SECRET },
-      batch: { max_size: 0 },
-      colour: "red",
-    },
-    onLog: () => {},
-    restart: false,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof Error && "data" in error, String(error));
-  const data = error.data as { type: string; errors: { path: string }[] };
-  assert.equal(data.type, "invalid_config");
-  assert.deepEqual(data.errors.map((issue) => issue.path).sort(), [
-    "batch.max_size",
-    "colour",
-    "endpoint",
-    'headers["bad header"]',
-    "protocol",
-  ]);
-  assert.ok(!JSON.stringify({ message: error.message, data }).includes(SECRET));
+  const error = await assertConfigRefused(
+    PluginProcess.start({
+      command: BINARY,
+      instance: "otel",
+      capabilities: ["observer"],
+      config: {
+        endpoint: "ftp://collector",
+        protocol: "grpc",
+        headers: { "bad header": SECRET },
+        batch: { max_size: 0 },
+        colour: "red",
+      },
+      onLog: () => {},
+      restart: false,
+    }),
+    ["batch.max_size", "colour", "endpoint", 'headers["bad header"]', "protocol"],
+  );
+  assert.ok(!JSON.stringify({ message: error.message, data: error.data }).includes(SECRET));
 });

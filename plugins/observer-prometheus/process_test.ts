@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
-import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { checkHealth, observerClient, PluginProcess } from "@vulpes/contract/host";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+  pluginBinary,
+} from "../../tests/_support.ts";
 import { promtoolCheckMetrics, startPrometheus, waitForSamples } from "../../tests/_prometheus.ts";
 
 const BINARY = pluginBinary("observer-prometheus");
@@ -119,9 +124,7 @@ function sample(text: string, series: string): number | undefined {
 }
 
 Deno.test("bin/observer-prometheus passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: { listen: { port: 0 } } });
-  assert.deepEqual(report.checks.filter((check) => !check.ok), []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: { listen: { port: 0 } } });
 });
 
 Deno.test("bin/observer-prometheus may only use the network on 127.0.0.1 and 0.0.0.0, as declared and as described", async () => {
@@ -129,14 +132,10 @@ Deno.test("bin/observer-prometheus may only use the network on 127.0.0.1 and 0.0
     "--no-prompt",
     "--allow-net=127.0.0.1,0.0.0.0",
   ]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["observer"]);
-  const { net, ...others } = manifest.permissions;
   // A scoped grant: never "all". (Deno 2.9.6 answers querySync({name: "net"}) with "prompt"
   // and partial: false for --allow-net=<hosts>, so the manifest says "none" rather than
   // "partial"; the refusal of 127.0.0.2 below shows the scope holds.)
-  assert.ok(net === "partial" || net === "none", `net is ${net}`);
-  for (const [name, grant] of Object.entries(others)) assert.equal(grant, "none", name);
+  await assertDescribedPermissions(BINARY, { capabilities: ["observer"], scoped: ["net"] });
 });
 
 Deno.test("bin/observer-prometheus serves /metrics that promtool accepts, with every event counted", async () => {
@@ -310,42 +309,38 @@ Deno.test("bin/observer-prometheus bounds its queue: an overflow drops the oldes
 });
 
 Deno.test("bin/observer-prometheus refuses a bad config naming every field", async () => {
-  const error = await start({
-    listen: { port: 70000 },
-    path: "metrics",
-    tenant_label: { enabled: "yes", max_values: 0 },
-    buckets: { duration_seconds: [1, 0.5], ttft_seconds: [] },
-    colour: "red",
-  }).then(() => null, (e) => e);
-  assert.equal(error?.type, "invalid_config", String(error));
-  const paths = (error.data.errors as { path: string }[]).map((issue) => issue.path).sort();
-  assert.deepEqual(paths, [
-    "buckets.duration_seconds",
-    "buckets.ttft_seconds",
-    "colour",
-    "listen.port",
-    "path",
-    "tenant_label.enabled",
-    "tenant_label.max_values",
-  ]);
+  await assertConfigRefused(
+    start({
+      listen: { port: 70000 },
+      path: "metrics",
+      tenant_label: { enabled: "yes", max_values: 0 },
+      buckets: { duration_seconds: [1, 0.5], ttft_seconds: [] },
+      colour: "red",
+    }),
+    [
+      "buckets.duration_seconds",
+      "buckets.ttft_seconds",
+      "colour",
+      "listen.port",
+      "path",
+      "tenant_label.enabled",
+      "tenant_label.max_values",
+    ],
+  );
 });
 
 Deno.test("bin/observer-prometheus refuses an address in use, and one its build does not permit", async () => {
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (taken.addr as Deno.NetAddr).port;
-    const inUse = await start({ listen: { port } }).then(() => null, (e) => e);
-    assert.equal(inUse?.type, "invalid_config", String(inUse));
-    assert.deepEqual(inUse.data.errors.map((e: { path: string }) => e.path), ["listen"]);
+    const inUse = await assertConfigRefused(start({ listen: { port } }), ["listen"]);
     assert.match(inUse.message, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}`));
   } finally {
     taken.close();
   }
-  const denied = await start({ listen: { hostname: "127.0.0.2", port: 0 } }).then(
-    () => null,
-    (e) => e,
+  const denied = await assertConfigRefused(
+    start({ listen: { hostname: "127.0.0.2", port: 0 } }),
+    ["listen.hostname"],
   );
-  assert.equal(denied?.type, "invalid_config", String(denied));
-  assert.deepEqual(denied.data.errors.map((e: { path: string }) => e.path), ["listen.hostname"]);
   assert.match(denied.message, /not permitted .*--allow-net=127\.0\.0\.1,0\.0\.0\.0/);
 });

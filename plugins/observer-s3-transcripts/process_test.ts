@@ -13,16 +13,15 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import pg from "pg";
-import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
+import { checkHealth, observerClient, PluginProcess } from "@vulpes/contract/host";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
+import { startPostgres, startS3, type TestPostgres, type TestS3 } from "@vulpes/contract/testing";
 import {
-  checkConformance,
-  startPostgres,
-  startS3,
-  type TestPostgres,
-  type TestS3,
-} from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+  pluginBinary,
+} from "../../tests/_support.ts";
 import type { Transcript } from "./_transcript.ts";
 
 const BINARY = pluginBinary("observer-s3-transcripts");
@@ -165,8 +164,7 @@ Deno.test("bin/observer-s3-transcripts against s3rver and PostgreSQL", async (t)
   env.db.on("error", () => {});
   try {
     await t.step("passes the conformance check", async () => {
-      const report = await checkConformance(BINARY, { config: config(env, "conformance") });
-      assert.deepEqual(report.checks.filter((check) => !check.ok), []);
+      await assertConformant(BINARY, { config: config(env, "conformance") });
     });
 
     await t.step(
@@ -391,11 +389,8 @@ Deno.test("bin/observer-s3-transcripts holds network, named variables and osRele
     "--allow-sys=osRelease",
     "--no-prompt",
   ]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["observer"]);
-  const { net, env: envGrant, sys, ...rest } = manifest.permissions;
-  assert.equal(net, "all");
-  assert.equal(envGrant, "partial");
-  assert.equal(sys, "partial");
-  for (const [name, grant] of Object.entries(rest)) assert.equal(grant, "none", name);
+  await assertDescribedPermissions(BINARY, {
+    capabilities: ["observer"],
+    granted: { net: "all", env: "partial", sys: "partial" },
+  });
 });

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
-import { checkHealth, describePlugin, observerClient, PluginProcess } from "@vulpes/contract/host";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary, shutsDown } from "../../tests/_support.ts";
+import { checkHealth, observerClient, PluginProcess } from "@vulpes/contract/host";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  pluginBinary,
+  shutsDown,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("observer-stdout");
 
@@ -68,19 +73,11 @@ const ATTEMPT: ObserverEvent = {
 };
 
 Deno.test("bin/observer-stdout passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: {} });
-  assert.deepEqual(report.checks.filter((check) => !check.ok), []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: {} });
 });
 
 Deno.test("bin/observer-stdout has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("observer-stdout");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["observer"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("observer-stdout", ["observer"]);
 });
 
 Deno.test("bin/observer-stdout writes each event as one JSON line, parsed back in order, without payloads by default", async () => {
@@ -183,13 +180,13 @@ Deno.test("bin/observer-stdout bounds its queue: an overflow drops the oldest, c
 });
 
 Deno.test("bin/observer-stdout refuses a bad config naming every field", async () => {
-  const error = await start({
-    include_payloads: "yes",
-    fields: { deny: ["a..b"] },
-    queue: { capacity: -1 },
-    colour: "red",
-  }, []).then(() => null, (e) => e);
-  assert.equal(error?.type, "invalid_config", String(error));
-  const paths = (error.data.errors as { path: string }[]).map((issue) => issue.path).sort();
-  assert.deepEqual(paths, ["colour", "fields.deny[0]", "include_payloads", "queue.capacity"]);
+  await assertConfigRefused(
+    start({
+      include_payloads: "yes",
+      fields: { deny: ["a..b"] },
+      queue: { capacity: -1 },
+      colour: "red",
+    }, []),
+    ["colour", "fields.deny[0]", "include_payloads", "queue.capacity"],
+  );
 });

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  checkHealth,
-  describePlugin,
-  PluginProcess,
-  promptProviderClient,
-} from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, promptProviderClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("prompt-context-injector");
 
@@ -40,20 +39,11 @@ const IDENTITY = { subject: "alice", tenant: "acme", groups: ["eu"] };
 const MESSAGES = [{ role: "system", content: "Be brief." }, { role: "user", content: "Refund?" }];
 
 Deno.test("bin/prompt-context-injector passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: CONFIG });
-  const failed = report.checks.filter((check) => !check.ok);
-  assert.deepEqual(failed, []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: CONFIG });
 });
 
 Deno.test("bin/prompt-context-injector has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("prompt-context-injector");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["prompt_provider"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("prompt-context-injector", ["prompt_provider"]);
 });
 
 Deno.test("bin/prompt-context-injector injects, replaces and reports through the host client", async () => {
@@ -125,25 +115,25 @@ Deno.test("bin/prompt-context-injector answers bad_request and not_found for a b
 });
 
 Deno.test("bin/prompt-context-injector refuses a bad config naming every field", async () => {
-  const error = await PluginProcess.start({
-    command: BINARY,
-    instance: "context",
-    capabilities: ["prompt_provider"],
-    config: {
-      blocks: { safety: { content: "" } },
-      rules: [{ blocks: ["safety", "ghost"], placement: "middle" }, { match: {} }],
-    },
-    onLog: () => {},
-    restart: false,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  assert.deepEqual((error.data.errors ?? []).map((issue) => issue.path).sort(), [
-    "blocks.safety.content",
-    "rules[0].blocks[1]",
-    "rules[0].placement",
-    "rules[1]",
-  ]);
+  const error = await assertConfigRefused(
+    PluginProcess.start({
+      command: BINARY,
+      instance: "context",
+      capabilities: ["prompt_provider"],
+      config: {
+        blocks: { safety: { content: "" } },
+        rules: [{ blocks: ["safety", "ghost"], placement: "middle" }, { match: {} }],
+      },
+      onLog: () => {},
+      restart: false,
+    }),
+    [
+      "blocks.safety.content",
+      "rules[0].blocks[1]",
+      "rules[0].placement",
+      "rules[1]",
+    ],
+  );
   assert.match(error.message, /plugin "prompt-context-injector" \(instance "context"\)/);
 });
 

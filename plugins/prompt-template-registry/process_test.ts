@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import {
-  checkHealth,
-  describePlugin,
-  PluginProcess,
-  promptProviderClient,
-} from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, promptProviderClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { assertConformant, assertNoPermissions, pluginBinary } from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("prompt-template-registry");
 
@@ -47,20 +41,11 @@ const IDENTITY = { subject: "alice", groups: [] };
 const MESSAGES = [{ role: "user", content: "Hi" }];
 
 Deno.test("bin/prompt-template-registry passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: CONFIG });
-  const failed = report.checks.filter((check) => !check.ok);
-  assert.deepEqual(failed, []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: CONFIG });
 });
 
 Deno.test("bin/prompt-template-registry has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("prompt-template-registry");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["prompt_provider"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("prompt-template-registry", ["prompt_provider"]);
 });
 
 Deno.test("bin/prompt-template-registry renders labels and versions through the host client", async () => {

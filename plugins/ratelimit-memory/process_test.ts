@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
+import { checkHealth, PluginProcess, rateLimiterClient } from "@vulpes/contract/host";
 import {
-  checkHealth,
-  describePlugin,
-  PluginProcess,
-  rateLimiterClient,
-} from "@vulpes/contract/host";
-import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  inOneWindow,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("ratelimit-memory");
 const HOUR = 3_600_000;
@@ -37,37 +36,12 @@ async function start(config: unknown = CONFIG): Promise<PluginProcess> {
   });
 }
 
-/**
- * Runs `body` with a subject no earlier attempt used, again when the wall clock crossed a
- * window edge of `windowMs` meanwhile (the binary runs on the real clock).
- */
-async function inOneWindow(windowMs: number, body: (subject: string) => Promise<void>) {
-  for (let attempt = 0;; attempt++) {
-    const before = Math.floor(Date.now() / windowMs);
-    try {
-      await body(`user-${crypto.randomUUID()}`);
-      return;
-    } catch (error) {
-      if (attempt >= 2 || Math.floor(Date.now() / windowMs) === before) throw error;
-    }
-  }
-}
-
 Deno.test("bin/ratelimit-memory passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: CONFIG });
-  const failed = report.checks.filter((check) => !check.ok);
-  assert.deepEqual(failed, []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: CONFIG });
 });
 
 Deno.test("bin/ratelimit-memory has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("ratelimit-memory");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["rate_limiter"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("ratelimit-memory", ["rate_limiter"]);
 });
 
 Deno.test("bin/ratelimit-memory refuses a burst over the limit with its limits and retry_after_ms", async () => {
@@ -150,22 +124,21 @@ Deno.test("bin/ratelimit-memory never admits more than the limit under many conc
 });
 
 Deno.test("bin/ratelimit-memory refuses a bad config naming every field", async () => {
-  const error = await start({
-    rules: [
-      { name: "a", window: "1 minute", requests: 10, match: { group: "admins" } },
-      { name: "a", window: "1m" },
+  const error = await assertConfigRefused(
+    start({
+      rules: [
+        { name: "a", window: "1 minute", requests: 10, match: { group: "admins" } },
+        { name: "a", window: "1m" },
+      ],
+      sweep: true,
+    }),
+    [
+      "rules[0].window",
+      "rules[1]",
+      "rules[1].name",
+      "sweep",
     ],
-    sweep: true,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  const paths = (error.data.errors ?? []).map((issue) => issue.path).sort();
-  assert.deepEqual(paths, [
-    "rules[0].window",
-    "rules[1]",
-    "rules[1].name",
-    "sweep",
-  ]);
+  );
   assert.match(error.message, /plugin "ratelimit-memory" \(instance "limits"\)/);
 });
 

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
-import {
-  checkHealth,
-  describePlugin,
-  PluginProcess,
-  rateLimiterClient,
-} from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, rateLimiterClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance, startRedis, type TestRedis } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { startRedis, type TestRedis } from "@vulpes/contract/testing";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+  inOneWindow,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("ratelimit-redis");
 const HOUR = 3_600_000;
@@ -43,22 +45,6 @@ async function startTwo(
   throw a.status === "rejected" ? a.reason : (b as PromiseRejectedResult).reason;
 }
 
-/**
- * Runs `body` with a subject no earlier attempt used, again when the wall clock crossed a
- * window edge of `windowMs` meanwhile (the plugin runs on Redis' clock, on this machine).
- */
-async function inOneWindow(windowMs: number, body: (subject: string) => Promise<void>) {
-  for (let attempt = 0;; attempt++) {
-    const before = Math.floor(Date.now() / windowMs);
-    try {
-      await body(`user-${crypto.randomUUID()}`);
-      return;
-    } catch (error) {
-      if (attempt >= 2 || Math.floor(Date.now() / windowMs) === before) throw error;
-    }
-  }
-}
-
 /** Calls `attempt` until it resolves (Redis reconnects in the background), at most 20 s. */
 async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
   for (let i = 0;; i++) {
@@ -79,9 +65,7 @@ Deno.test("bin/ratelimit-redis passes the conformance check, and its password ap
       password: redis.password,
       rules: [{ name: "rpm", window: "1m", requests: 10 }],
     };
-    const report = await checkConformance(BINARY, { config });
-    const failed = report.checks.filter((check) => !check.ok);
-    assert.deepEqual(failed, []);
+    const report = await assertConformant(BINARY, { config });
     assert.ok(report.checks.some((check) => /no secret/.test(check.name)));
   } finally {
     await redis.close();
@@ -90,11 +74,10 @@ Deno.test("bin/ratelimit-redis passes the conformance check, and its password ap
 
 Deno.test("bin/ratelimit-redis has network access only, as declared and as described", async () => {
   assert.deepEqual(declaredFlags("ratelimit-redis"), ["--no-prompt", "--allow-net"]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["rate_limiter"]);
-  const { net, ...others } = manifest.permissions as Record<string, string>;
-  assert.equal(net, "all");
-  for (const [name, grant] of Object.entries(others)) assert.equal(grant, "none", name);
+  const manifest = await assertDescribedPermissions(BINARY, {
+    capabilities: ["rate_limiter"],
+    granted: { net: "all" },
+  });
   const schema = JSON.stringify(manifest.config_schema);
   assert.match(schema, /"url":\{[^}]*"x-vulpes-secret":true/);
 });
@@ -310,15 +293,14 @@ Deno.test("bin/ratelimit-redis starts with a wrong password, answers unavailable
 Deno.test("bin/ratelimit-redis refuses a bad config naming every field", async () => {
   const redis = await startRedis();
   try {
-    const error = await start(redis, {
-      rules: [{ name: "a", window: "1 minute", requests: 10 }],
-      url: "https://example.com",
-      clock: "local",
-    }).then(() => null, (e) => e);
-    assert.ok(error instanceof PluginError, String(error));
-    assert.equal(error.type, "invalid_config");
-    const paths = (error.data.errors ?? []).map((issue) => issue.path).sort();
-    assert.deepEqual(paths, ["clock", "rules[0].window", "url"]);
+    const error = await assertConfigRefused(
+      start(redis, {
+        rules: [{ name: "a", window: "1 minute", requests: 10 }],
+        url: "https://example.com",
+        clock: "local",
+      }),
+      ["clock", "rules[0].window", "url"],
+    );
     assert.match(error.message, /plugin "ratelimit-redis" \(instance "limits"\)/);
   } finally {
     await redis.close();

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
-import { checkHealth, describePlugin, PluginProcess, routerClient } from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, routerClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance, type FakeConsul, startFakeConsul } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { type FakeConsul, startFakeConsul } from "@vulpes/contract/testing";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertDescribedPermissions,
+  declaredFlags,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("router-consul");
 const TOKEN = "consul-acl-token-9f3e";
@@ -88,9 +94,7 @@ function held(consul: FakeConsul): number {
 Deno.test("bin/router-consul passes the conformance check against the fake Consul", async () => {
   const consul = await startFakeConsul({ token: TOKEN });
   try {
-    const report = await checkConformance(BINARY, { config: config(consul) });
-    assert.deepEqual(report.checks.filter((check) => !check.ok), []);
-    assert.ok(report.checks.length >= 15);
+    await assertConformant(BINARY, { config: config(consul) });
   } finally {
     await consul.close();
   }
@@ -99,11 +103,7 @@ Deno.test("bin/router-consul passes the conformance check against the fake Consu
 Deno.test("bin/router-consul has network permission only, as declared and as described", async () => {
   const flags = declaredFlags("router-consul");
   assert.deepEqual(flags.filter((flag) => flag.startsWith("--allow-")), ["--allow-net"]);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["router"]);
-  const { net, ...others } = manifest.permissions;
-  assert.equal(net, "all");
-  for (const [name, grant] of Object.entries(others)) assert.equal(grant, "none", name);
+  await assertDescribedPermissions(BINARY, { capabilities: ["router"], granted: { net: "all" } });
 });
 
 Deno.test("bin/router-consul routes to tagged healthy instances with their base_url", async () => {
@@ -234,20 +234,15 @@ Deno.test("bin/router-consul starts while Consul is unreachable and picks it up 
 });
 
 Deno.test("bin/router-consul refuses a bad config naming every field", async () => {
-  const error = await PluginProcess.start({
-    command: BINARY,
-    instance: "consul-router",
-    capabilities: ["router"],
-    config: { address: "consul", services: [], upstream: "", max_stale: 5 },
-    onLog: () => {},
-    restart: false,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  assert.deepEqual((error.data.errors ?? []).map((issue) => issue.path).sort(), [
-    "address",
-    "max_stale",
-    "services",
-    "upstream",
-  ]);
+  await assertConfigRefused(
+    PluginProcess.start({
+      command: BINARY,
+      instance: "consul-router",
+      capabilities: ["router"],
+      config: { address: "consul", services: [], upstream: "", max_stale: 5 },
+      onLog: () => {},
+      restart: false,
+    }),
+    ["address", "max_stale", "services", "upstream"],
+  );
 });

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { parse } from "yaml";
-import { checkHealth, describePlugin, PluginProcess, routerClient } from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, routerClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance, startFakeOpenAI } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import { startFakeOpenAI } from "@vulpes/contract/testing";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  pluginBinary,
+} from "../../tests/_support.ts";
 import {
   startGatewayProcess,
   tempDir,
@@ -42,19 +47,11 @@ function params(model: string, tokens = 10) {
 }
 
 Deno.test("bin/router-litellm passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: CONFIG });
-  assert.deepEqual(report.checks.filter((check) => !check.ok), []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: CONFIG });
 });
 
 Deno.test("bin/router-litellm has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("router-litellm");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["router"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("router-litellm", ["router"]);
 });
 
 Deno.test("bin/router-litellm routes, cools down on feedback and reports it in health", async () => {
@@ -125,20 +122,20 @@ Deno.test("bin/router-litellm answers rate_limited with retry_after_ms when all 
 });
 
 Deno.test("bin/router-litellm refuses a bad config naming every field", async () => {
-  const error = await start({
-    model_list: [{ model_name: "m", litellm_params: { model: "azure/gpt" } }],
-    routing_strategy: "round-robin",
-    fallbacks: [{ m: ["ghost"] }],
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  assert.deepEqual((error.data.errors ?? []).map((issue) => issue.path).sort(), [
-    "fallbacks[0].m[0]",
-    "model_list[0].litellm_params",
-    "model_list[0].model",
-    "model_list[0].upstream",
-    "routing_strategy",
-  ]);
+  await assertConfigRefused(
+    start({
+      model_list: [{ model_name: "m", litellm_params: { model: "azure/gpt" } }],
+      routing_strategy: "round-robin",
+      fallbacks: [{ m: ["ghost"] }],
+    }),
+    [
+      "fallbacks[0].m[0]",
+      "model_list[0].litellm_params",
+      "model_list[0].model",
+      "model_list[0].upstream",
+      "routing_strategy",
+    ],
+  );
 });
 
 /** The README's gateway.yaml, with bin/ paths and the fake upstreams' URLs put in. */

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { checkHealth, describePlugin, PluginProcess, routerClient } from "@vulpes/contract/host";
+import { checkHealth, PluginProcess, routerClient } from "@vulpes/contract/host";
 import { PluginError } from "@vulpes/contract/protocol";
-import { checkConformance } from "@vulpes/contract/testing";
-import { declaredFlags, pluginBinary } from "../../tests/_support.ts";
+import {
+  assertConfigRefused,
+  assertConformant,
+  assertNoPermissions,
+  pluginBinary,
+} from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("router-weighted");
 
@@ -42,20 +46,11 @@ function params(model: string) {
 }
 
 Deno.test("bin/router-weighted passes the conformance check", async () => {
-  const report = await checkConformance(BINARY, { config: CONFIG });
-  const failed = report.checks.filter((check) => !check.ok);
-  assert.deepEqual(failed, []);
-  assert.ok(report.checks.length >= 15);
+  await assertConformant(BINARY, { config: CONFIG });
 });
 
 Deno.test("bin/router-weighted has no permissions, as declared and as described", async () => {
-  const flags = declaredFlags("router-weighted");
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-")), `it declares ${flags.join(" ")}`);
-  const manifest = await describePlugin(BINARY);
-  assert.deepEqual(manifest.capabilities, ["router"]);
-  for (const [name, grant] of Object.entries(manifest.permissions)) {
-    assert.equal(grant, "none", name);
-  }
+  await assertNoPermissions("router-weighted", ["router"]);
 });
 
 Deno.test("bin/router-weighted routes, lists models and takes feedback through the host client", async () => {
@@ -138,33 +133,32 @@ Deno.test("bin/router-weighted answers not_found for a model it does not serve",
 });
 
 Deno.test("bin/router-weighted refuses a bad config naming every field", async () => {
-  const error = await PluginProcess.start({
-    command: BINARY,
-    instance: "router",
-    capabilities: ["router"],
-    config: {
-      models: {
-        "gpt-4o": { strategy: "weighted", targets: [{ upstream: "openai", weight: -2 }] },
-        "o1": { targets: [{ upstream: "openai", weight: 2 }] },
-        "empty": { targets: [] },
+  const error = await assertConfigRefused(
+    PluginProcess.start({
+      command: BINARY,
+      instance: "router",
+      capabilities: ["router"],
+      config: {
+        models: {
+          "gpt-4o": { strategy: "weighted", targets: [{ upstream: "openai", weight: -2 }] },
+          "o1": { targets: [{ upstream: "openai", weight: 2 }] },
+          "empty": { targets: [] },
+        },
+        aliases: { fast: "gpt-5", faster: "fast" },
+        fallback: true,
       },
-      aliases: { fast: "gpt-5", faster: "fast" },
-      fallback: true,
-    },
-    onLog: () => {},
-    restart: false,
-  }).then(() => null, (e) => e);
-  assert.ok(error instanceof PluginError, String(error));
-  assert.equal(error.type, "invalid_config");
-  const paths = (error.data.errors ?? []).map((issue) => issue.path).sort();
-  assert.deepEqual(paths, [
-    "aliases.fast",
-    "aliases.faster",
-    "fallback",
-    "models.empty.targets",
-    "models.o1.targets[0].weight",
-    'models["gpt-4o"].targets[0].weight',
-  ]);
+      onLog: () => {},
+      restart: false,
+    }),
+    [
+      "aliases.fast",
+      "aliases.faster",
+      "fallback",
+      "models.empty.targets",
+      "models.o1.targets[0].weight",
+      'models["gpt-4o"].targets[0].weight',
+    ],
+  );
   assert.match(error.message, /plugin "router-weighted" \(instance "router"\)/);
   assert.match(error.message, /aliases do not chain/);
 });
