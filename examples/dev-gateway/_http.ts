@@ -183,6 +183,27 @@ async function dispatch(
   }
 }
 
+async function readCapped(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of stream ?? ReadableStream.from([])) {
+    size += part.length;
+    if (size > maxBytes) throw tooLarge();
+    parts.push(part);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
 function optional<K extends string>(key: K, value: string | null): { [P in K]?: string } {
   return (value === null ? {} : { [key]: value }) as { [P in K]?: string };
 }
@@ -199,21 +220,14 @@ async function readBody(
       "invalid_request_error",
       "request_too_large",
     );
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const length = request.headers.get("content-length");
+  const declared = Number(length ?? "0");
   if (declared > maxBytes) throw tooLarge();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of request.body ?? ReadableStream.from([])) {
-    size += part.length;
-    if (size > maxBytes) throw tooLarge();
-    parts.push(part);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
+  // With a Content-Length the server holds the body to exactly that many bytes: read it in one
+  // go. Without one (chunked), count while reading.
+  const bytes = length !== null
+    ? new Uint8Array(await request.arrayBuffer())
+    : await readCapped(request.body, maxBytes, tooLarge);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
