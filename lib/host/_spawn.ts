@@ -115,7 +115,9 @@ function spawnPolled(options: SpawnOptions): Promise<SpawnedProcess> {
     });
   });
   return new Promise((resolve, reject) => {
-    child.once("error", (error) => reject(new Error(error.message)));
+    // Before "spawn": it could not be started. After: a failed kill or a pipe error, which the
+    // exit status and the transport report; a listener stays so that it is never thrown.
+    child.on("error", (error) => reject(new Error(error.message)));
     child.once("spawn", () =>
       resolve({
         pid: child.pid!,

@@ -30,6 +30,7 @@ export async function forwardLines(
         buffer = "";
       }
     }
+    buffer += decoder.decode();
   } catch { /* the process went away */ }
   emit(buffer);
 }
