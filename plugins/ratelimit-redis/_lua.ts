@@ -12,13 +12,10 @@
  */
 
 /**
- * Acquire. KEYS[1]: the reservation record; KEYS[2..n+1]: the window of each matching rule.
- * ARGV[1]: the clock in epoch ms, or `""` for the server's `TIME`; ARGV[2]: estimated tokens;
- * then 4 per rule: window ms, request limit (-1: none), token limit (-1: none), rule name.
- * Reply: `{allowed 0|1, now, retry_after_ms, then per rule: requests, tokens, window end}`,
- * the counts after this request (or unchanged when refused).
+ * What both scripts start with: `int()` to write a number with `%d`, and `now`, the clock in
+ * epoch ms from ARGV[1], or the server's `TIME` when ARGV[1] is `""`.
  */
-export const ACQUIRE_LUA = `
+const PRELUDE = `
 local function int(x) return string.format('%d', x) end
 local now
 if ARGV[1] == '' then
@@ -27,6 +24,16 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
+`;
+
+/**
+ * Acquire. KEYS[1]: the reservation record; KEYS[2..n+1]: the window of each matching rule.
+ * ARGV[1]: the clock in epoch ms, or `""` for the server's `TIME`; ARGV[2]: estimated tokens;
+ * then 4 per rule: window ms, request limit (-1: none), token limit (-1: none), rule name.
+ * Reply: `{allowed 0|1, now, retry_after_ms, then per rule: requests, tokens, window end}`,
+ * the counts after this request (or unchanged when refused).
+ */
+export const ACQUIRE_LUA = `${PRELUDE}
 local estimated = tonumber(ARGV[2])
 local n = #KEYS - 1
 local reply = {1, now, 0}
@@ -94,15 +101,7 @@ return reply
  * that has not ended gets `tokens + actual - estimated`, never below 0.
  * Reply: the number of windows corrected, or -1 when the record is gone.
  */
-export const SETTLE_LUA = `
-local function int(x) return string.format('%d', x) end
-local now
-if ARGV[1] == '' then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
+export const SETTLE_LUA = `${PRELUDE}
 local record = redis.call('HGETALL', KEYS[1])
 if #record == 0 then return -1 end
 redis.call('DEL', KEYS[1])
