@@ -74,13 +74,10 @@ export async function runPipeline(request: ApiRequest): Promise<Response> {
   // at once. A refusal still wins over anything the lookup finds or fails with.
   const limits = acquireLimits(context, identity, model, estimated);
   const prepared = prepare(request);
-  let reservations: Reservation[];
-  try {
-    reservations = await limits;
-  } catch (error) {
-    prepared.catch(() => {});
-    throw error;
-  }
+  // The lookup may fail while the limit is still deciding: handled now, its error is thrown
+  // by the `await prepared` below (an unhandled rejection would end the gateway's process).
+  prepared.catch(() => {});
+  const reservations = await limits;
   try {
     return await afterLimits(request, reservations, estimated, await prepared);
   } catch (error) {

@@ -195,6 +195,57 @@ Deno.test("plugin faults: SIGKILL mid-request and stalls answer per fail_mode, s
   }
 });
 
+Deno.test("a prompt lookup that fails while the rate limit still decides: the client gets its error, the gateway stays up", async () => {
+  // The rate limit and the prompt + cache lookup go out together. Here the lookup fails first
+  // (an unknown prompt) while the limiter stalls until its timeout_ms lets the request through.
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const faulty = faultyLauncher(dir.path);
+  const file = writeConfig(dir.path, {
+    plugins: [
+      limiter(faulty, "hang-open", "open", 500),
+      {
+        name: "router",
+        source: { type: "filesystem", path: faulty },
+        capabilities: ["router"],
+      },
+      {
+        name: "prompts",
+        source: { type: "filesystem", path: bin("prompt-template-registry") },
+        capabilities: ["prompt_provider"],
+        config: {
+          prompts: {
+            greeter: { versions: { "1": { messages: [{ role: "system", content: "Greet." }] } } },
+          },
+        },
+      },
+      {
+        name: "mock",
+        source: { type: "filesystem", path: bin("upstream-openai") },
+        capabilities: ["upstream_provider"],
+        config: { base_url: `${fake.url}/v1` },
+      },
+    ],
+  });
+  const gateway = await startGatewayProcess(file);
+  try {
+    const before = lineCount(gateway);
+    const pending = chat(gateway, "stall-hang-open", { prompt: { id: "no-such-prompt" } });
+    pending.catch(() => {}); // awaited below, after the stall
+    await stalled(gateway, "hang-open", before);
+    const answer = await pending;
+    assert.equal(answer.status, 404);
+    assert.match((await answer.json()).error.message, /no-such-prompt/);
+    assert.equal(fake.requests.length, 0, "a request whose prompt failed never goes upstream");
+    const next = await chat(gateway, "gpt-4o-mini", { prompt: { id: "greeter" } });
+    assert.equal(next.status, 200);
+    await next.body?.cancel();
+  } finally {
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.stderr().slice(-2000));
+  }
+});
+
 Deno.test("SIGTERM under load: every request in flight completes with 200, observers flush, exit 0", async () => {
   // Streams pace their chunks 150 ms apart, so they are mid-stream at SIGTERM.
   await using fake = await startFakeOpenAI({ chunkDelayMs: 150 });
