@@ -11,8 +11,6 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { ZodType } from "zod";
-import type { CallContext } from "@vulpes/contract/capabilities";
-import { createTestContext } from "@vulpes/contract/testing";
 import { configTable, tableCells } from "./_config_table.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -206,19 +204,6 @@ export function assertExampleConfigValid(
   options: SecretOptions = {},
 ): void {
   assertValidConfig(readme, schema, exampleConfig(readme, 0, options));
-}
-
-/**
- * The context of one capability call, for running a README example through a plugin: never
- * aborted, with a test logger, and notifications dropped.
- */
-export function exampleCall(id: string | number = 1): CallContext {
-  return {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id,
-  };
 }
 
 function escapeRegExp(text: string): string {

@@ -13,7 +13,7 @@
  */
 
 export { createLinkedPair } from "../protocol/transport.ts";
-export { createTestContext, type TestContext } from "./context.ts";
+export { createTestCall, createTestContext, type TestCall, type TestContext } from "./context.ts";
 export {
   checkConformance,
   type ConformanceCheck,

@@ -7,7 +7,12 @@ import { createHash } from "node:crypto";
 // @ts-types="npm:@types/pg@^8"
 import pg from "pg";
 import type { PluginInstance } from "@vulpes/contract/plugin";
-import { createTestContext, startPostgres, type TestPostgres } from "@vulpes/contract/testing";
+import {
+  createTestCall,
+  createTestContext,
+  startPostgres,
+  type TestPostgres,
+} from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -16,12 +21,7 @@ const params = {
   credentials: { authorization: `Bearer ${KEY}` },
   request: { method: "POST", path: "/v1/chat/completions", model: "gpt-4o" },
 };
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 interface Setup {
   db: TestPostgres;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { AuthenticateParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -32,13 +32,7 @@ function params(
 }
 
 async function authenticate(p: PluginInstance, input: AuthenticateParams) {
-  const context = {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id: 1,
-  };
-  return await p.authenticator!.authenticate(input, context);
+  return await p.authenticator!.authenticate(input, createTestCall());
 }
 
 Deno.test("authenticate() allows a key given by digest, through Bearer and x-api-key", async () => {

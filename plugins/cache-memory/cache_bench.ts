@@ -6,7 +6,7 @@
 
 import { cacheProviderClient, PluginProcess } from "@vulpes/contract/host";
 import type { CacheProviderHandlers } from "@vulpes/contract/capabilities";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
 import { KEYS, keys, values } from "./_bench_answers.ts";
 import { LruStore } from "./_lru.ts";
@@ -31,12 +31,7 @@ Deno.bench("LruStore.set() 1 KB text", { group: "store" }, () => {
   store.set("acme", keys[i]!, texts[i]!, 300_000, NOW);
 });
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 let handlers: Promise<CacheProviderHandlers> | undefined;
 async function inProcess(): Promise<CacheProviderHandlers> {
   handlers ??= Promise.resolve(plugin.create(configSchema.parse({}), createTestContext()))

@@ -3,18 +3,13 @@ import type { CacheProviderHandlers } from "@vulpes/contract/capabilities";
 import { check } from "@vulpes/contract/capabilities";
 import { configJsonSchema, type PluginInstance, servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, PluginError, RpcError } from "@vulpes/contract/protocol";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 /** A plugin instance on a clock the test moves by hand. */
 async function instance(config: unknown = {}) {

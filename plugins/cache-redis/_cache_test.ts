@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PluginError } from "@vulpes/contract/plugin";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { createCache, type EntryStore } from "./_cache.ts";
 import { FORMAT_GZIP, HEADER_BYTES } from "./_codec.ts";
 import { redisKey } from "./_keys.ts";
@@ -52,12 +52,7 @@ class FakeStore implements EntryStore {
   }
 }
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 function setup(options: { local?: boolean; maxEntryBytes?: number } = {}) {
   const clock = { now: T0 };

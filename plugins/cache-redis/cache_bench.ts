@@ -12,7 +12,12 @@ import { gzipSync } from "node:zlib";
 import { createClient } from "redis";
 import { cacheProviderClient, PluginProcess } from "@vulpes/contract/host";
 import type { CacheProviderHandlers } from "@vulpes/contract/capabilities";
-import { createTestContext, startRedis, type TestRedis } from "@vulpes/contract/testing";
+import {
+  createTestCall,
+  createTestContext,
+  startRedis,
+  type TestRedis,
+} from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
 import { KEYS, keys, values } from "../cache-memory/_bench_answers.ts";
 import { decodeEntry, encodeEntry } from "./_codec.ts";
@@ -86,12 +91,7 @@ function server(): Promise<TestRedis> {
   return redis;
 }
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 const handlers = new Map<string, Promise<CacheProviderHandlers>>();
 function inProcess(name: string, config: Record<string, unknown>): Promise<CacheProviderHandlers> {
   let ready = handlers.get(name);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { DEGRADED_AFTER_DROP_MS, plugin } from "./mod.ts";
 
@@ -14,7 +14,7 @@ function events(count: number): ObserverEvent[] {
 }
 
 function call(context: ReturnType<typeof createTestContext>) {
-  return { signal: new AbortController().signal, logger: context.logger, notify: () => {}, id: 0 };
+  return createTestCall({ logger: context.logger });
 }
 
 Deno.test("emit() writes one event record per event, in order, on the plugin's log", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type * as z from "zod";
 import { observerEventSchema } from "@vulpes/contract/capabilities";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
   assertExampleConfigValid,
@@ -28,12 +28,10 @@ Deno.test("README's example line is what the plugin writes for its event", async
   const shown = JSON.parse(line[1]!);
   const context = createTestContext({ instance: "events" });
   const instance = await plugin.create(configSchema.parse({}), context);
-  await instance.observer!.emit({ events: [shown.event] }, {
-    signal: new AbortController().signal,
-    logger: context.logger,
-    notify: () => {},
-    id: 0,
-  });
+  await instance.observer!.emit(
+    { events: [shown.event] },
+    createTestCall({ logger: context.logger }),
+  );
   await instance.flush!();
   const record = context.logs.find((r) => r.msg === "event");
   assert.deepEqual(

@@ -3,7 +3,7 @@ import { check, type PromptResolveParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, PluginError } from "@vulpes/contract/protocol";
-import { createTestContext, type TestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext, type TestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -25,7 +25,7 @@ async function instance(context: TestContext = createTestContext()): Promise<Plu
 }
 
 function callWith(context: TestContext) {
-  return { signal: new AbortController().signal, logger: context.logger, notify: () => {}, id: 1 };
+  return createTestCall({ logger: context.logger });
 }
 
 function params(overrides: Partial<PromptResolveParams> = {}): PromptResolveParams {

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { PluginInstance } from "@vulpes/contract/plugin";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
-  exampleCall,
   markedExample,
   type Readme,
   readmeOf,
@@ -12,7 +11,7 @@ import {
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = exampleCall();
+const call = createTestCall();
 
 /** The plugin made from the README's `<!-- example:config -->` gateway.yaml. */
 async function exampleInstance(readme: Readme): Promise<PluginInstance> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { check, type PromptResolveParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
 import { PluginError } from "@vulpes/contract/protocol";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -53,12 +53,7 @@ async function instance(): Promise<PluginInstance> {
   return await plugin.create(configSchema.parse(CONFIG), createTestContext());
 }
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 function params(prompt?: PromptResolveParams["prompt"], model = "gpt-4o"): PromptResolveParams {
   return {

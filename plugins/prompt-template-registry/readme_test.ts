@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { PromptResolveParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
-  exampleCall,
   markedExample,
   type Readme,
   readmeOf,
@@ -13,7 +12,7 @@ import {
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = exampleCall();
+const call = createTestCall();
 
 /** The plugin made from the README's `<!-- example:config -->` gateway.yaml, checked first. */
 async function exampleInstance(readme: Readme): Promise<PluginInstance> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { PluginContext, PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, RpcError } from "@vulpes/contract/protocol";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -21,12 +21,7 @@ const CONFIG = {
   ],
 };
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 async function instance(
   config: unknown = CONFIG,
@@ -152,16 +147,10 @@ Deno.test("acquire() applies a group rule to callers in a matching group only", 
     }],
   });
   const instance = await plugin.create(config, createTestContext());
-  const context = {
-    signal: new AbortController().signal,
-    logger: createTestContext().logger,
-    notify: () => {},
-    id: 1,
-  };
   const acquire = (groups: string[]) =>
     instance.rate_limiter!.acquire(
       { subject: "s", model: "m", estimated_tokens: 1, groups },
-      context,
+      call,
     );
   assert.equal((await acquire(["admins"])).allowed, true);
   assert.equal((await acquire(["admins"])).allowed, false);

@@ -10,7 +10,7 @@
 
 import type { AcquireParams, AcquireResult } from "@vulpes/contract/capabilities";
 import { PluginProcess, rateLimiterClient } from "@vulpes/contract/host";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
@@ -21,12 +21,7 @@ const RULES = [
   { name: "o1", match: { model: "o1*" }, key_by: ["subject", "model"], window: "1s", requests: 1 },
 ];
 const SUBJECTS = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 // The real clock, as in the running plugin: windows roll over and sweeps run during the bench.
 const created = plugin.create(

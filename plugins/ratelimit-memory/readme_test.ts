@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import type { AcquireResult } from "@vulpes/contract/capabilities";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
-  exampleCall,
   exampleConfig,
   fencedBlocks,
   readmeOf,
@@ -11,7 +10,7 @@ import {
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = exampleCall();
+const call = createTestCall();
 
 /** The answer as the README shows it: the reservation id, which varies, as "…". */
 function shown(answer: AcquireResult): AcquireResult {

@@ -5,7 +5,12 @@ import type { AcquireParams, AcquireResult } from "@vulpes/contract/capabilities
 import type { PluginContext, PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, RpcError } from "@vulpes/contract/protocol";
-import { createTestContext, startRedis, type TestRedis } from "@vulpes/contract/testing";
+import {
+  createTestCall,
+  createTestContext,
+  startRedis,
+  type TestRedis,
+} from "@vulpes/contract/testing";
 import { configSchema as memoryConfigSchema } from "../ratelimit-memory/config.ts";
 import { plugin as memoryPlugin } from "../ratelimit-memory/mod.ts";
 import { configSchema } from "./config.ts";
@@ -27,12 +32,7 @@ const RULES = [
   { name: "admins", match: { group: "admin*" }, key_by: [], window: "1d", requests: 6 },
 ];
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 async function redisInstance(
   redis: TestRedis,

@@ -11,7 +11,7 @@
 
 import type { AcquireParams } from "@vulpes/contract/capabilities";
 import { PluginProcess, rateLimiterClient } from "@vulpes/contract/host";
-import { createTestContext, startRedis } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext, startRedis } from "@vulpes/contract/testing";
 import { pluginBinary } from "../../tests/_support.ts";
 import { compileRules } from "../ratelimit-memory/_rules.ts";
 import { commonKeyFields } from "./_keys.ts";
@@ -25,12 +25,7 @@ const RULES = [
   { name: "o1", match: { model: "o1*" }, key_by: ["subject", "model"], window: "1s", requests: 1 },
 ];
 const SUBJECTS = Array.from({ length: 1000 }, (_, i) => `user-${i}`);
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 let turn = 0;
 
 function params(model: string): AcquireParams {

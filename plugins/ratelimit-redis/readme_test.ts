@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import type { AcquireResult } from "@vulpes/contract/capabilities";
-import { createTestContext, startRedis } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext, startRedis } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
-  exampleCall,
   exampleConfig,
   exampleEntry,
   fencedBlocks,
@@ -15,7 +14,7 @@ import { plugin } from "./mod.ts";
 /** The README of ratelimit-memory, whose example this plugin's README follows. */
 const memoryReadme = () => readmeOf(new URL("../ratelimit-memory/", import.meta.url));
 
-const call = exampleCall();
+const call = createTestCall();
 
 /** The answer as the README shows it: the reservation id, which varies, as "…". */
 function shown(answer: AcquireResult): AcquireResult {

@@ -3,16 +3,16 @@ import { check, type RouteParams } from "@vulpes/contract/capabilities";
 import type { PluginContext, PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, PluginError } from "@vulpes/contract/protocol";
-import { createTestContext, type FakeConsul, startFakeConsul } from "@vulpes/contract/testing";
+import {
+  createTestCall,
+  createTestContext,
+  type FakeConsul,
+  startFakeConsul,
+} from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 function params(model: string): RouteParams {
   return { model, identity: { groups: [] }, request: { stream: false, estimated_tokens: 10 } };

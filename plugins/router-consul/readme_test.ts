@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import { createTestContext, startFakeConsul } from "@vulpes/contract/testing";
-import {
-  assertConfigTable,
-  exampleCall,
-  readmeOf,
-  yamlExample,
-} from "../../scripts/_readme_checks.ts";
+import { createTestCall, createTestContext, startFakeConsul } from "@vulpes/contract/testing";
+import { assertConfigTable, readmeOf, yamlExample } from "../../scripts/_readme_checks.ts";
 import { parseModels } from "./_consul.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
@@ -45,7 +40,7 @@ Deno.test("README shows the not_found message the plugin gives", async () => {
     configSchema.parse({ address: consul.url, services: ["vllm"], upstream: "u" }),
     createTestContext({ fetch: globalThis.fetch, now: Date.now }),
   );
-  const call = exampleCall();
+  const call = createTestCall();
   try {
     await assert.rejects(
       async () =>

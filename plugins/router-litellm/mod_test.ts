@@ -4,7 +4,7 @@ import { check } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
 import { PluginError, servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer } from "@vulpes/contract/protocol";
-import { createTestContext, type TestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext, type TestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -36,12 +36,7 @@ async function start(config: unknown = CONFIG): Promise<Harness> {
   return { instance, context, clock };
 }
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 function params(model: string, fields: Partial<RouteParams["request"]> = {}): RouteParams {
   return {

@@ -1,16 +1,11 @@
 import assert from "node:assert/strict";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { tableCells } from "../../scripts/_config_table.ts";
-import {
-  assertConfigTable,
-  exampleCall,
-  exampleConfig,
-  readmeOf,
-} from "../../scripts/_readme_checks.ts";
+import { assertConfigTable, exampleConfig, readmeOf } from "../../scripts/_readme_checks.ts";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = exampleCall();
+const call = createTestCall();
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
   assertConfigTable(await readmeOf(import.meta.url), configSchema);

@@ -6,16 +6,11 @@
  * @module
  */
 
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema, STRATEGIES, type Strategy } from "./config.ts";
 import { plugin } from "./mod.ts";
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 const model_list = Array.from({ length: 100 }, (_, i) => ({
   model_name: "gpt-4o",

@@ -3,7 +3,7 @@ import type { RouteParams } from "@vulpes/contract/capabilities";
 import type { PluginContext, PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, PluginError, RpcError } from "@vulpes/contract/protocol";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { check } from "@vulpes/contract/capabilities";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
@@ -35,12 +35,7 @@ async function instance(
   return await plugin.create(configSchema.parse(config), createTestContext(context));
 }
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 
 function params(model: string): RouteParams {
   return { model, identity: { groups: [] }, request: { stream: false, estimated_tokens: 10 } };

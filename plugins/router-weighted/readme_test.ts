@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configTable, tableCells } from "../../scripts/_config_table.ts";
 import {
   assertConfigTable,
-  exampleCall,
   exampleConfig,
   markedTable,
   readmeOf,
@@ -38,7 +37,7 @@ Deno.test("README's gateway.yaml config is valid and gives the not_found message
   const instance = await plugin.create(configSchema.parse(config), createTestContext());
   const shown = /`(Model "([^"]+)" is not served; [^`]*)`/.exec(readme.text);
   assert.ok(shown, "the README shows a not_found message");
-  const call = exampleCall();
+  const call = createTestCall();
   await assert.rejects(
     async () =>
       await instance.router!.route({

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { compileTable, resolveModel, routesFor } from "./_routing.ts";
 import { configSchema, STRATEGIES } from "./config.ts";
 import { plugin } from "./mod.ts";
@@ -59,12 +59,7 @@ Deno.bench("resolveModel() through 50 patterns", { group: "resolve" }, () => {
   resolveModel(table, "zzz-large-model-2026");
 });
 
-const call = {
-  signal: new AbortController().signal,
-  logger: createTestContext().logger,
-  notify: () => {},
-  id: 1,
-};
+const call = createTestCall();
 const params = {
   model: "weighted-3",
   identity: { tenant: "acme", groups: ["eng"] },

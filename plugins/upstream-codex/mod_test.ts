@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import type { CallContext } from "@vulpes/contract/capabilities";
 import { encodeSse } from "@vulpes/contract/openai";
 import { type PluginInstance, servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, PluginError } from "@vulpes/contract/protocol";
-import { createTestContext } from "@vulpes/contract/testing";
+import { createTestCall, createTestContext } from "@vulpes/contract/testing";
 import { configSchema } from "./config.ts";
 import { plugin } from "./mod.ts";
 
@@ -28,15 +27,6 @@ function sseBody(events: Json[]): ReadableStream<Uint8Array> {
   return ReadableStream.from([new TextEncoder().encode(text)]);
 }
 
-function callContext(signal = new AbortController().signal, sent: Json[] = []): CallContext {
-  return {
-    signal,
-    logger: createTestContext().logger,
-    notify: (method, params) => sent.push({ method, params }),
-    id: 7,
-  };
-}
-
 async function instance(
   fetch: typeof globalThis.fetch,
   config: Json = {},
@@ -59,7 +49,7 @@ Deno.test("chat() posts to {base_url}/responses with the call's signal", async (
     seen.push({ url: String(url), init: init! });
     return Promise.resolve(Response.json(RESPONSE));
   });
-  const result = await p.upstream_provider!.chat(PARAMS, callContext());
+  const result = await p.upstream_provider!.chat(PARAMS, createTestCall());
   assert.equal(seen[0]!.url, "http://upstream.test/v1/responses");
   assert.equal(seen[0]!.init.method, "POST");
   assert.ok(seen[0]!.init.signal instanceof AbortSignal);
@@ -77,11 +67,11 @@ Deno.test("chat() aborts the HTTP request as soon as the call is cancelled", asy
       });
     })
   );
-  const controller = new AbortController();
-  const call = p.upstream_provider!.chat(PARAMS, callContext(controller.signal));
+  const call = createTestCall();
+  const answer = p.upstream_provider!.chat(PARAMS, call);
   const reason = new Error("cancelled by the core");
-  controller.abort(reason);
-  await assert.rejects(Promise.resolve(call), (error) => error === reason);
+  call.cancel(reason);
+  await assert.rejects(Promise.resolve(answer), (error) => error === reason);
   assert.equal(aborted, true);
   assert.deepEqual((await p.health!()).detail, { calls: 1, failures: 1, in_flight: 0 });
 });
@@ -99,11 +89,9 @@ Deno.test("chat() streams chunks as upstream.chunk notifications with the call's
       ),
     )
   );
-  const sent: Json[] = [];
-  const summary = await p.upstream_provider!.chat(
-    { ...PARAMS, stream: true },
-    callContext(undefined, sent),
-  );
+  const call = createTestCall({ id: 7 });
+  const summary = await p.upstream_provider!.chat({ ...PARAMS, stream: true }, call);
+  const sent = call.notifications;
   assert.deepEqual(sent.map((n) => n.method), Array(4).fill("upstream.chunk"));
   assert.ok(sent.every((n) => (n.params as Json).id === 7));
   assert.deepEqual(summary, {
@@ -126,7 +114,7 @@ Deno.test("chat() refuses a request it cannot map before any HTTP call", async (
   });
   const request = { messages: [{ role: "user", content: "hi" }], stop: ["END"] };
   await assert.rejects(
-    Promise.resolve(p.upstream_provider!.chat({ ...PARAMS, request }, callContext())),
+    Promise.resolve(p.upstream_provider!.chat({ ...PARAMS, request }, createTestCall())),
     (error) => error instanceof PluginError && error.type === "bad_request",
   );
   assert.equal(calls, 0);
