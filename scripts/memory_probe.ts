@@ -2,10 +2,13 @@
 /**
  * A long-run memory probe (not a test: it takes minutes): 32,000 calls through
  * bin/upstream-openai against the fake OpenAI server, and 32,000 requests' events through
- * bin/observer-otel against a local OTLP sink, printing each plugin's RSS every 4,000. A leak
- * shows as RSS that keeps growing; a healthy process levels off once V8's heap has grown.
+ * bin/observer-otel against a local OTLP sink, printing each plugin's RSS every 4,000; and
+ * 40,000 requests through the dev gateway with examples/gateway.yaml, printing the gateway's
+ * RSS and the heap V8 keeps after its last full collection (`--trace-gc`) every 5,000. A leak
+ * shows as RSS that keeps growing (and, for the gateway, a heap after collection that does);
+ * a healthy process levels off once V8's heap has grown.
  *
- * Usage: deno task memory-probe   (after make build)
+ * Usage: deno task memory-probe [upstream] [otel] [gateway]   (after make build; default: all)
  *
  * @module
  */
@@ -17,6 +20,9 @@ import {
   upstreamProviderClient,
 } from "@vulpes/contract/host";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
+import { parse } from "yaml";
+import { runConcurrent } from "../bench/_drive.ts";
+import { adaptGatewayConfig, DEMO_KEY } from "../bench/_gateway.ts";
 
 const ROUNDS = 8;
 const PER_ROUND = 4000;
@@ -118,6 +124,91 @@ async function probeOtel(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  probeUpstream().then(probeOtel);
+async function probeGateway(): Promise<void> {
+  await using fake = await startFakeOpenAI({ record: false });
+  const dir = await Deno.makeTempDir({ prefix: "vulpes-probe-" });
+  const example = parse(Deno.readTextFileSync("examples/gateway.yaml")) as Record<string, unknown>;
+  const config = adaptGatewayConfig(example, {
+    binDir: `${Deno.cwd()}/bin`,
+    baseUrl: `${fake.url}/v1`,
+    otlpEndpoint: "http://127.0.0.1:9",
+  });
+  // No OTLP sink here: observer-otel would only log failed exports.
+  config.plugins = (config.plugins as { source: { path: string } }[])
+    .filter((p) => !p.source.path.endsWith("/observer-otel"));
+  Deno.writeTextFileSync(`${dir}/gateway.yaml`, JSON.stringify(config));
+  const gateway = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--v8-flags=--trace-gc",
+      "--config",
+      "deno.json",
+      "examples/dev-gateway/main.ts",
+      "--config",
+      `${dir}/gateway.yaml`,
+      "--listen",
+      "127.0.0.1:0",
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let exited = false;
+  gateway.status.then(() => (exited = true));
+  let out = "";
+  const reading = gateway.stdout.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (text) => void (out += text) }),
+  );
+  try {
+    while (!/listening on (\S+)/.test(out)) {
+      if (exited) throw new Error("The gateway exited before listening");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const url = /listening on (\S+)/.exec(out)![1];
+    let sent = 0;
+    for (let round = 1; round <= 8; round++) {
+      await runConcurrent(5000, async () => {
+        const i = sent++;
+        const response = await fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${DEMO_KEY}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "gpt-4o-mini",
+            messages: [{ role: "user", content: `How do I rotate key ${i % 2500}?` }],
+            ...(i % 4 === 3 ? { stream: true } : {}),
+          }),
+        });
+        await response.arrayBuffer();
+      }, 32);
+      const fullGc = out.split("\n").filter((line) => line.includes("Mark-Compact")).at(-1);
+      const after = /-> ([\d.]+) \(/.exec(fullGc ?? "")?.[1] ?? "?";
+      console.log(
+        `gateway after ${round * 5000} requests: RSS ${rssMiB(gateway.pid)} MiB, ` +
+          `heap after the last full GC ${after} MB`,
+      );
+    }
+  } finally {
+    gateway.kill("SIGTERM");
+    await gateway.status;
+    await reading.catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
 }
+
+const PROBES: Record<string, () => Promise<void>> = {
+  upstream: probeUpstream,
+  otel: probeOtel,
+  gateway: probeGateway,
+};
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((name) => !(name in PROBES));
+  if (unknown.length > 0) {
+    console.error(`Unknown probe "${unknown[0]}": choose from ${Object.keys(PROBES).join(", ")}`);
+    Deno.exit(2);
+  }
+  for (const name of names.length > 0 ? names : Object.keys(PROBES)) await PROBES[name]!();
+}
+
+if (import.meta.main) main(Deno.args);

@@ -9,6 +9,7 @@ import { checkHealth } from "@vulpes/contract/host";
 import type { Identity } from "@vulpes/contract/capabilities";
 import type { ServerConfig } from "./config.ts";
 import { HttpError, httpError, toHttpError } from "./_errors.ts";
+import { type RequestLifetime, startLifetime } from "./_lifetime.ts";
 import type { Log } from "./_log.ts";
 import type { EventSink } from "./_observe.ts";
 import { type ApiRequest, failed, json, runPipeline } from "./_pipeline.ts";
@@ -104,14 +105,27 @@ async function dispatch(
     );
   }
   if (path === "/healthz") return health(deps, headers);
-  const controller = new AbortController();
   // Not request.signal: Deno aborts it after every successful response (legacy behaviour);
   // a streaming client that leaves is noticed through the cancelled response body.
-  const signal = AbortSignal.any([
-    controller.signal,
-    deps.stopping,
-    AbortSignal.timeout(deps.server.request_timeout_ms),
-  ]);
+  const lifetime = startLifetime(deps.stopping, deps.server.request_timeout_ms);
+  const release = lifetime.hold();
+  try {
+    return await serveApi(deps, request, info, incoming, spec.kind, lifetime);
+  } finally {
+    release();
+  }
+}
+
+async function serveApi(
+  deps: HandlerDeps,
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  incoming: Incoming,
+  kind: ApiRequest["kind"] | undefined,
+  lifetime: RequestLifetime,
+): Promise<Response> {
+  const { path, headers } = incoming;
+  const signal = lifetime.signal;
   const context: StageContext = {
     plugins: deps.plugins,
     log: deps.log,
@@ -119,7 +133,7 @@ async function dispatch(
     signal,
     headers,
   };
-  const body = spec.kind ? await readBody(request, deps.server.max_body_bytes, spec.kind) : {};
+  const body = kind ? await readBody(request, deps.server.max_body_bytes, kind) : {};
   const model = typeof body.model === "string" ? body.model : undefined;
   const traceparent = request.headers.get("traceparent")?.trim().toLowerCase();
   const eventBase: Record<string, unknown> = {
@@ -149,12 +163,13 @@ async function dispatch(
   }
   eventBase.subject = identity.subject;
   if (identity.tenant) eventBase.tenant = identity.tenant;
-  if (!spec.kind) return json(await listModels(context), headers);
+  if (!kind) return json(await listModels(context), headers);
   const cacheControl = (request.headers.get("cache-control") ?? "").toLowerCase();
   const apiRequest: ApiRequest = {
-    kind: spec.kind,
+    kind,
     context,
-    abort: (reason) => controller.abort(reason),
+    abort: lifetime.abort,
+    hold: lifetime.hold,
     identity,
     body,
     events: deps.events,

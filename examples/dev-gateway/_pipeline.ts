@@ -42,6 +42,8 @@ export interface ApiRequest {
   context: StageContext;
   /** Aborts the request (the client left mid-stream). */
   abort(reason: unknown): void;
+  /** Keeps the request alive (its timeout and signal) past the handler; returns the release. */
+  hold(): () => void;
   /** Who asks. */
   identity: Identity;
   /** The parsed body. */
@@ -273,6 +275,7 @@ async function respondStream(
   const writer = createSseWriter();
   writer.cancelled.then(() => request.abort(new DOMException("The client left", "AbortError")));
   context.headers.set("x-vulpes-upstream", stream.route.upstream);
+  const release = request.hold();
   (async function pump() {
     const received: ChatCompletionChunk[] = [];
     let sentUsage = false;
@@ -320,6 +323,8 @@ async function respondStream(
       });
       settleLimits(context, reservations, estimateTokens(body));
       failed(request, http.status, failure);
+    } finally {
+      release();
     }
   })();
   return sse(writer.body, context.headers);

@@ -246,6 +246,58 @@ Deno.test("a prompt lookup that fails while the rate limit still decides: the cl
   }
 });
 
+Deno.test("request_timeout_ms: a slow answer is a 504, and a stream still running at the timeout ends with an error event", async () => {
+  await using fake = await startFakeOpenAI();
+  await using dir = await tempDir();
+  const file = writeConfig(dir.path, {
+    server: { request_timeout_ms: 1000 },
+    plugins: [
+      {
+        name: "router",
+        source: { type: "filesystem", path: faultyLauncher(dir.path) },
+        capabilities: ["router"],
+      },
+      {
+        name: "mock",
+        source: { type: "filesystem", path: bin("upstream-openai") },
+        capabilities: ["upstream_provider"],
+        timeout_ms: 30_000,
+        config: { base_url: `${fake.url}/v1` },
+      },
+    ],
+  });
+  const gateway = await startGatewayProcess(file);
+  try {
+    fake.enqueue("/v1/chat/completions", { delayMs: 3000, body: chatCompletion("late") });
+    const slow = await chat(gateway, "gpt-4o-mini");
+    assert.equal(slow.status, 504);
+    const body = await slow.json();
+    assert.equal(body.error.type, "timeout_error");
+    assert.equal(body.error.code, "request_timeout");
+
+    // The handler has returned once the stream started: the timeout still covers the stream.
+    fake.enqueue("/v1/chat/completions", {
+      events: chatChunkEvents(Array.from({ length: 20 }, (_, i) => `w${i} `)),
+      eventDelayMs: 200,
+    });
+    const stream = await chat(gateway, "gpt-4o-mini", { stream: true });
+    assert.equal(stream.status, 200);
+    const data = (await stream.text()).split("\n").filter((line) => line.startsWith("data: "))
+      .map((line) => line.slice(6));
+    assert.ok(!data.includes("[DONE]"), "a stream cut by the timeout does not claim to be done");
+    const last = JSON.parse(data.at(-1)!);
+    assert.equal(last.error?.type, "timeout_error", data.join("\n"));
+    assert.ok(data.length < 15, `cut near 1 s, not after all 20 chunks (${data.length} events)`);
+
+    const next = await chat(gateway, "gpt-4o-mini");
+    assert.equal(next.status, 200);
+    await next.body?.cancel();
+  } finally {
+    const status = await gateway.stop();
+    assert.equal(status.code, 0, gateway.stderr().slice(-2000));
+  }
+});
+
 Deno.test("SIGTERM under load: every request in flight completes with 200, observers flush, exit 0", async () => {
   // Streams pace their chunks 150 ms apart, so they are mid-stream at SIGTERM.
   await using fake = await startFakeOpenAI({ chunkDelayMs: 150 });
