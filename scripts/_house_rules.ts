@@ -22,6 +22,13 @@ export async function houseRuleProblems(root: string): Promise<string[]> {
         `${relative}: mod.ts reads process state (Deno.stdin/stdout/exit/args/env); move it to main.ts`,
       );
     }
+    const retaining = isProductCode(relative) ? lineWithRetainingSignal(text) : 0;
+    if (retaining > 0) {
+      problems.push(
+        `${relative}:${retaining}: AbortSignal.any/timeout keeps each operation reachable from a ` +
+          "long-lived signal or a pending timer; use operationSignal() from @vulpes/contract/plugin",
+      );
+    }
   }
   const pluginDirs = (await exists(`${root}/plugins`))
     ? await Array.fromAsync(Deno.readDir(`${root}/plugins`))
@@ -46,6 +53,21 @@ export async function houseRuleProblems(root: string): Promise<string[]> {
     }
   }
   return problems;
+}
+
+/** Code that runs in a gateway or a plugin: not tests, test servers or scripts. */
+function isProductCode(relative: string): boolean {
+  return /^(lib|plugins|examples)\//.test(relative) && !relative.startsWith("lib/testing/") &&
+    !relative.endsWith("_test.ts") && !relative.includes("/testdata/");
+}
+
+/** The 1-based line of the first AbortSignal.any( or AbortSignal.timeout( in code, or 0. */
+function lineWithRetainingSignal(text: string): number {
+  const lines = text.split("\n");
+  const index = lines.findIndex((line) =>
+    !/^\s*(\*|\/\/|\/\*)/.test(line) && /\bAbortSignal\.(any|timeout)\(/.test(line)
+  );
+  return index + 1;
 }
 
 async function listFiles(root: string, folders: string[]): Promise<string[]> {

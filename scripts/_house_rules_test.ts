@@ -16,6 +16,9 @@ Deno.test("houseRuleProblems() finds a default export, an index.ts and a missing
     "README.md": "",
     "lib/index.ts": "export default 1;\n",
     "plugins/demo/mod.ts": "export const plugin = Deno.env.get('X');\n",
+    "plugins/demo/_query.ts": "/** Not AbortSignal.any([a]) in a comment. */\n" +
+      "export const s = AbortSignal.any([stop, AbortSignal.timeout(5)]);\n",
+    "lib/testing/fake.ts": "export const s = AbortSignal.timeout(5);\n",
   });
   try {
     const problems = (await houseRuleProblems(root)).join("\n");
@@ -25,6 +28,11 @@ Deno.test("houseRuleProblems() finds a default export, an index.ts and a missing
     assert.match(problems, /plugins\/demo\/mod\.ts: mod\.ts reads process state/);
     assert.match(problems, /no "build:demo" task/);
     assert.match(problems, /README\.md: no link to plugins\/demo\//);
+    assert.match(
+      problems,
+      /plugins\/demo\/_query\.ts:2: AbortSignal\.any\/timeout .* operationSignal/,
+    );
+    assert.doesNotMatch(problems, /lib\/testing\/fake\.ts/, "test servers may use them");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

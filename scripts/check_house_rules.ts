@@ -1,7 +1,8 @@
 // deno-lint-ignore-file no-console
 /**
  * House rules that no linter checks: no default exports, no index.ts, the plugin folder shape,
- * pure plugin mod.ts files, a build task per plugin, and every plugin in the README.
+ * pure plugin mod.ts files, a build task per plugin, every plugin in the README, and no
+ * AbortSignal.any/timeout in gateway or plugin code (use operationSignal).
  *
  * @module
  */

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { operationSignal } from "@vulpes/contract/plugin";
+
 /** The life of one request. */
 export interface RequestLifetime {
   /** Aborted at the timeout (`TimeoutError`), when the gateway stops, or by {@linkcode abort}. */
@@ -43,26 +45,16 @@ export interface RequestLifetime {
  * ```
  */
 export function startLifetime(stopping: AbortSignal, timeoutMs: number): RequestLifetime {
-  const controller = new AbortController();
-  const abort = (reason: unknown) => controller.abort(reason);
-  const onStopping = () => abort(stopping.reason);
+  const operation = operationSignal(
+    stopping,
+    timeoutMs,
+    `The request took longer than request_timeout_ms (${timeoutMs} ms)`,
+  );
   let holds = 0;
   let over = false;
-  const timer = setTimeout(
-    () =>
-      abort(
-        new DOMException(
-          `The request took longer than request_timeout_ms (${timeoutMs} ms)`,
-          "TimeoutError",
-        ),
-      ),
-    timeoutMs,
-  );
-  if (stopping.aborted) onStopping();
-  else stopping.addEventListener("abort", onStopping, { once: true });
   return {
-    signal: controller.signal,
-    abort,
+    signal: operation.signal,
+    abort: operation.abort,
     hold() {
       if (over) return () => {};
       holds++;
@@ -72,8 +64,7 @@ export function startLifetime(stopping: AbortSignal, timeoutMs: number): Request
         released = true;
         if (--holds > 0) return;
         over = true;
-        clearTimeout(timer);
-        stopping.removeEventListener("abort", onStopping);
+        operation[Symbol.dispose]();
       };
     },
   };

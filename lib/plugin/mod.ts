@@ -42,6 +42,7 @@ export {
 } from "./definition.ts";
 export { createLogger, type CreateLoggerOptions, type LogLevel, Redactor } from "./logger.ts";
 export { EventQueue, type EventQueueOptions, type EventQueueStats } from "./event_queue.ts";
+export { type OperationSignal, operationSignal } from "./operation_signal.ts";
 export { shuffle, weightedPermutation } from "./random.ts";
 export { buildManifest, configJsonSchema } from "./manifest.ts";
 export { type ServedPlugin, servePlugin, type ServePluginOptions } from "./serve.ts";

@@ -6,6 +6,7 @@
  */
 
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { operationSignal } from "@vulpes/contract/plugin";
 import type { Config } from "./config.ts";
 
 /** Writes one object; rejects when the store did not take it. */
@@ -46,35 +47,22 @@ export function s3Writer(s3: Config["s3"]): { put: PutObject; destroy(): void } 
   };
   return {
     put: async function put(key, body, signal) {
-      // A timer and a listener that end with the PUT: a signal from AbortSignal.timeout would
-      // keep each PUT's request (and its body) reachable until timeout_ms passed.
-      const controller = new AbortController();
-      const onAbort = () => controller.abort(signal.reason);
-      const timer = setTimeout(() =>
-        controller.abort(
-          new DOMException(
-            `The PUT of ${key} took longer than s3.timeout_ms (${s3.timeout_ms} ms)`,
-            "TimeoutError",
-          ),
-        ), s3.timeout_ms);
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: s3.bucket,
-            Key: key,
-            Body: body,
-            ContentType: "application/json",
-            ContentEncoding: "gzip",
-            ...sse,
-          }),
-          { abortSignal: controller.signal },
-        );
-      } finally {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-      }
+      using operation = operationSignal(
+        signal,
+        s3.timeout_ms,
+        `The PUT of ${key} took longer than s3.timeout_ms (${s3.timeout_ms} ms)`,
+      );
+      await client.send(
+        new PutObjectCommand({
+          Bucket: s3.bucket,
+          Key: key,
+          Body: body,
+          ContentType: "application/json",
+          ContentEncoding: "gzip",
+          ...sse,
+        }),
+        { abortSignal: operation.signal },
+      );
     },
     destroy() {
       client.destroy();

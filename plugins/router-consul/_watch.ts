@@ -8,6 +8,7 @@
  */
 
 import type { Logger } from "@vulpes/contract/capabilities";
+import { operationSignal } from "@vulpes/contract/plugin";
 import {
   type Backoff,
   backoffDelay,
@@ -131,13 +132,12 @@ async function queryOnce(
   const limit = index > 0
     ? options.waitMs + Math.ceil(options.waitMs / 16) + options.timeoutMs
     : options.timeoutMs;
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), limit);
+  using query = operationSignal(stopping, limit, `Consul did not answer within ${limit} ms`);
   try {
     const body = await fetchHealth(
       healthUrl({ ...options, service, index }),
       options,
-      AbortSignal.any([stopping, timeout.signal]),
+      query.signal,
     );
     const { instances, skipped } = instancesFrom(body.json, options);
     if (body.filteredByAcls && state.lastSuccessAt === null) {
@@ -157,9 +157,7 @@ async function queryOnce(
     return true;
   } catch (error) {
     if (stopping.aborted) return false;
-    const message = timeout.signal.aborted
-      ? `Consul did not answer within ${limit} ms`
-      : describeError(error);
+    const message = query.timedOut ? (query.signal.reason as Error).message : describeError(error);
     state.failures++;
     state.lastError = message;
     state.failingSince ??= options.now();
@@ -171,8 +169,6 @@ async function queryOnce(
       failures: state.failures,
     });
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
