@@ -35,18 +35,29 @@ function runtimeMissing(stderr: string): boolean {
   return /denort|Setting up base binary|dl\.deno\.land/i.test(stderr);
 }
 
+/**
+ * Where a file is written before it replaces bin/'s: a rename never leaves a half-written file,
+ * nor a missing one, for a plugin that starts during a build (a test run beside `make build`).
+ */
+function staged(path: string): string {
+  return `${root}/bin/.staging-${Deno.pid}/${path.slice(path.lastIndexOf("/") + 1)}`;
+}
+
 async function compile(build: PluginBuild): Promise<"compiled" | "no-runtime"> {
   // deno compile refuses to overwrite a file that is not a binary it made (a launcher).
-  await Deno.remove(`${root}/${build.output}`).catch(() => {});
+  await Deno.remove(staged(build.output)).catch(() => {});
   const result = await run([
     "compile",
     "--quiet",
     ...build.flags,
     "--output",
-    build.output,
+    staged(build.output),
     build.bundle,
   ]);
-  if (result.ok) return "compiled";
+  if (result.ok) {
+    await Deno.rename(staged(build.output), `${root}/${build.output}`);
+    return "compiled";
+  }
   if (runtimeMissing(result.stderr)) return "no-runtime";
   console.error(result.stderr);
   throw new Error(`Cannot build ${build.name}: deno compile failed (see above)`);
@@ -63,19 +74,22 @@ async function typeCheck(builds: PluginBuild[]): Promise<void> {
 }
 
 async function bundle(build: PluginBuild): Promise<void> {
+  // Same file name in the staging folder: the bundle's sourceMappingURL names its map.
   const result = await run([
     "bundle",
     "--quiet",
     "--platform=deno",
     "--sourcemap=linked",
     "--output",
-    build.bundle,
+    staged(build.bundle),
     build.entry,
   ]);
   if (!result.ok) {
     console.error(result.stderr);
     throw new Error(`Cannot build ${build.name}: deno bundle ${build.entry} failed (see above)`);
   }
+  await Deno.rename(`${staged(build.bundle)}.map`, `${root}/${build.bundle}.map`);
+  await Deno.rename(staged(build.bundle), `${root}/${build.bundle}`);
 }
 
 async function writeLauncher(build: PluginBuild): Promise<void> {
@@ -92,9 +106,9 @@ async function writeLauncher(build: PluginBuild): Promise<void> {
     } ${quote(`${root}/${build.bundle}`)} "$@"`,
     "",
   ].join("\n");
-  const path = `${root}/${build.output}`;
-  await Deno.writeTextFile(path, script, { mode: 0o755 });
-  await Deno.chmod(path, 0o755);
+  await Deno.writeTextFile(staged(build.output), script, { mode: 0o755 });
+  await Deno.chmod(staged(build.output), 0o755);
+  await Deno.rename(staged(build.output), `${root}/${build.output}`);
 }
 
 async function main(): Promise<void> {
@@ -102,6 +116,16 @@ async function main(): Promise<void> {
   const builds = planBuild(config.tasks ?? {}, Deno.args);
   await Deno.mkdir(`${root}/bin/bundles`, { recursive: true });
   await typeCheck(builds);
+  const staging = `${root}/bin/.staging-${Deno.pid}`;
+  await Deno.mkdir(staging, { recursive: true });
+  try {
+    await buildAll(builds);
+  } finally {
+    await Deno.remove(staging, { recursive: true });
+  }
+}
+
+async function buildAll(builds: PluginBuild[]): Promise<void> {
   let mode: "compile" | "launcher" = "compile";
   const launchers: string[] = [];
   for (const build of builds) {
