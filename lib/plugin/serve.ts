@@ -58,6 +58,8 @@ export interface ServedPlugin {
   done: Promise<void>;
   /** Whether a `shutdown` request ended it (rather than end of input). */
   readonly shutdownRequested: boolean;
+  /** The plugin's logger (secrets redacted, `instance` once initialized), for errors outside calls. */
+  readonly logger: Logger;
 }
 
 type State =
@@ -373,6 +375,9 @@ export function servePlugin<Config>(
     done,
     get shutdownRequested() {
       return shutdownRequested;
+    },
+    get logger() {
+      return logger;
     },
   };
 }
