@@ -413,24 +413,37 @@ function sseBody(
   signal: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const cancelled = new AbortController();
-  const stop = AbortSignal.any([signal, cancelled.signal]);
+  // Not AbortSignal.any with the server's signal: that would keep every stream until it closes.
+  const stop = new AbortController();
+  const onClose = () => stop.abort();
+  signal.addEventListener("abort", onClose, { once: true });
+  let cancelled = false;
+  const end = () => signal.removeEventListener("abort", onClose);
   let sent = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (sent > 0 && delayMs > 0) await sleep(delayMs, stop);
-      if (cancelled.signal.aborted) return;
-      if (signal.aborted) return controller.error(new Error("The fake server closed"));
+      if (sent > 0 && delayMs > 0) await sleep(delayMs, stop.signal);
+      if (cancelled) return;
+      if (signal.aborted) {
+        end();
+        return controller.error(new Error("The fake server closed"));
+      }
       if (dropAfter !== undefined && sent >= dropAfter) {
+        end();
         return controller.error(new Error("The fake server dropped the connection"));
       }
-      if (sent === events.length) return controller.close();
+      if (sent === events.length) {
+        end();
+        return controller.close();
+      }
       const event = events[sent++]!;
       const text = typeof event === "string" ? event : encodeSse(event.data, event.event);
       controller.enqueue(encoder.encode(text));
     },
     cancel() {
-      cancelled.abort();
+      cancelled = true;
+      end();
+      stop.abort();
     },
   }, { highWaterMark: 0 });
 }
