@@ -27,8 +27,13 @@ export interface UpstreamConnection {
 
 /**
  * The base URL of one call, without a trailing slash: the route's `options.base_url` when it
- * starts with one of `allowed_base_urls`, else the config's. Any other override is refused, so
- * a router can never send a request (and the API key) elsewhere.
+ * is allowed, else the config's. Any other override is refused, so a router can never send a
+ * request (and the API key) elsewhere.
+ *
+ * An override is allowed when it is an http(s) URL without user info, query or fragment whose
+ * normalized form (`scheme://host[:port]/path`) starts with one of `allowed_base_urls`. A
+ * prefix that ends inside the host (`http://10.0.3.`) admits IP addresses only: a name such
+ * as `10.0.3.7.example.com` must match a prefix that names its host in full.
  *
  * @param connection The plugin's connection config.
  * @param route The route of the call.
@@ -59,14 +64,40 @@ export function upstreamBaseUrl(connection: UpstreamConnection, route: Route): s
       status: 500,
     });
   }
-  if (!connection.allowed_base_urls.some((prefix) => override.startsWith(prefix))) {
-    throw new PluginError(
-      "bad_request",
-      `Route option "base_url" "${override}" is not allowed: it starts with none of allowed_base_urls`,
-      { status: 500 },
-    );
+  let url: URL;
+  try {
+    url = new URL(override);
+  } catch {
+    throw refused("is not a URL");
   }
-  return trimSlash(override);
+  const shown = `${url.protocol}//${url.host}${url.pathname}`;
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw refused("is not http(s)");
+  if (url.username || url.password) throw refused(`"${shown}" carries user info`);
+  if (url.search || url.hash) throw refused(`"${shown}" has a query or fragment`);
+  if (!connection.allowed_base_urls.some((prefix) => admits(prefix, url, shown))) {
+    throw refused(`"${shown}" starts with none of allowed_base_urls`);
+  }
+  return trimSlash(shown);
+}
+
+function refused(why: string): PluginError {
+  return new PluginError(
+    "bad_request",
+    `Route option "base_url" is not allowed: it ${why}`,
+    { status: 500 },
+  );
+}
+
+/** Whether a prefix admits a URL (`shown` is its normalized form). */
+function admits(prefix: string, url: URL, shown: string): boolean {
+  if (!shown.startsWith(prefix)) return false;
+  const afterScheme = prefix.slice(url.protocol.length + 2);
+  const endsInsideHost = !afterScheme.includes("/") && afterScheme !== url.host;
+  return !endsInsideHost || isIpLiteral(url.hostname);
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname) || hostname.startsWith("[");
 }
 
 function trimSlash(url: string): string {

@@ -37,7 +37,7 @@ export const configSchema = z.strictObject({
   timeouts: timeoutsSchema.default({ first_byte_ms: 60_000, idle_ms: 60_000, total_ms: 600_000 })
     .describe("Timeouts in milliseconds"),
   allowed_base_urls: z.array(z.url({ protocol: /^https?$/ })).default([]).describe(
-    "Prefixes that a route's `options.base_url` may start with (router-consul sends discovered instances that way); any other override is refused",
+    "Prefixes that a route's `options.base_url` may start with (router-consul sends discovered instances that way): compared with the override's `scheme://host[:port]/path`; a prefix ending inside the host (`http://10.0.3.`) admits IP addresses only; overrides with user info, a query or a fragment, and any other override, are refused",
   ),
 });
 

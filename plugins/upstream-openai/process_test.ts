@@ -275,6 +275,16 @@ Deno.test("bin/upstream-openai routes to an allowed base_url override only", asy
     }));
     assert.equal(refused.type, "bad_request");
     assert.equal(other.requests.length, 1);
+    // Starts with the allowed prefix, but the host is the one after "@": never called.
+    await using evil = await startFakeOpenAI();
+    const disguised = await rejection(allowed.upstream.chat({
+      route: { ...route, options: { base_url: `${other.url}@${new URL(evil.url).host}/v1` } },
+      request: { model: "x", messages },
+      stream: false,
+    }));
+    assert.equal(disguised.type, "bad_request");
+    assert.match(disguised.message, /user info/);
+    assert.equal(evil.requests.length, 0, "the API key went to another host");
   } finally {
     await other.close();
   }
