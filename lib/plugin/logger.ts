@@ -36,9 +36,10 @@ export class Redactor {
    */
   add(secret: string): void {
     if (secret.length < MIN_SECRET_LENGTH) return;
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    for (const form of new Set([secret, escaped])) {
-      if (!this.#secrets.includes(form)) this.#secrets.push(form);
+    for (const form of formsOf(secret)) {
+      if (form.length >= MIN_SECRET_LENGTH && !this.#secrets.includes(form)) {
+        this.#secrets.push(form);
+      }
     }
     // Longest first, so a secret that contains another is removed whole.
     this.#secrets.sort((a, b) => b.length - a.length);
@@ -62,6 +63,29 @@ export class Redactor {
     }
     return out;
   }
+}
+
+/**
+ * The forms a secret can take in a message: as is, URL-encoded (as a library rewrites a URL
+ * it cannot parse, e.g. pg's `encodeURI` that keeps `%XX` escapes), the password of a URL
+ * secret (`postgres://user:password@host/db`), and each of these JSON-escaped.
+ */
+function formsOf(secret: string): Set<string> {
+  const forms = new Set([secret]);
+  try {
+    forms.add(encodeURI(secret));
+    forms.add(encodeURI(secret).replace(/%25([0-9A-Fa-f]{2})/g, "%$1"));
+    forms.add(encodeURIComponent(secret));
+  } catch { /* a lone surrogate: no encoded form */ }
+  const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]*:(.+)@[^@]*$/i.exec(secret)?.[1];
+  if (password) {
+    forms.add(password);
+    try {
+      forms.add(decodeURIComponent(password));
+    } catch { /* not decodable: only its raw form */ }
+  }
+  for (const form of [...forms]) forms.add(JSON.stringify(form).slice(1, -1));
+  return forms;
 }
 
 /** Options of {@linkcode createLogger}. */

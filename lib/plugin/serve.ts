@@ -320,7 +320,9 @@ export function servePlugin<Config>(
       return { status: "unavailable", detail: { reason: "shutting down" } };
     }
     try {
-      return (await state.instance.health?.()) ?? { status: "ok" };
+      const result = (await state.instance.health?.()) ?? { status: "ok" };
+      // A detail often quotes a driver's error, which may hold a secret of the config.
+      return JSON.parse(redactor.redact(JSON.stringify(result)));
     } catch (error) {
       return { status: "unavailable", detail: { error: redactor.redact(String(error)) } };
     }

@@ -106,6 +106,32 @@ Deno.test("servePlugin() redacts a config secret from handler errors and logs", 
   await served.done;
 });
 
+Deno.test("servePlugin() redacts a secret from health details, also URL-encoded or as a URL's password", async () => {
+  const url = "postgres://app:50%off/x@db:5432/keys";
+  let detail: Record<string, unknown> = {};
+  const { host, served, logs } = await serve(() => ({
+    ...baseHandlers(),
+    health: () => ({ status: "degraded", detail }),
+  }));
+  await host.request("initialize", init({ token: url }));
+  // How pg and URL parsers quote a URL they could not read, and drivers a password.
+  const rewritten = "postgres://app:50%25off/x@db:5432/keys";
+  detail = {
+    index_error: `Invalid URL: '${rewritten}'`,
+    encoded: encodeURIComponent(url),
+    password: "password 50%off/x rejected",
+  };
+  const health = await host.request("health") as { detail: Record<string, string> };
+  assert.equal(health.detail.index_error, "Invalid URL: '[redacted]'");
+  assert.equal(health.detail.encoded, "[redacted]");
+  assert.equal(health.detail.password, "password [redacted] rejected");
+  const { logger } = served;
+  logger.warn("index INSERT failed", { error: `Invalid URL: '${rewritten}'` });
+  assert.ok(!JSON.stringify(logs).includes("50%"), JSON.stringify(logs));
+  await host.request("shutdown");
+  await served.done;
+});
+
 Deno.test("servePlugin() refuses a capability it does not implement and a wrong protocol version", async () => {
   const { host, served } = await serve();
   const undeclared = await host.request("initialize", init({ token: SECRET }, ["authenticator"]))
