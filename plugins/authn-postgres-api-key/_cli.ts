@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 // @ts-types="npm:@types/pg@^8"
 import pg from "pg";
 import { sha256Hex } from "./_keys.ts";
+import { postgresUrlProblem } from "./_store.ts";
 import { migrate, qualified, type TableNames } from "./_migrate.ts";
 
 /** Where a `keys …` command reads its database URL and writes its output. */
@@ -62,6 +63,11 @@ export async function runKeysCommand(args: string[], io: KeysCommandIo): Promise
   }
   if (!io.url) {
     io.stderr(`Cannot run keys command: set ${io.urlVariable} to the database URL`);
+    return 2;
+  }
+  const unreadable = postgresUrlProblem(io.url, io.urlVariable);
+  if (unreadable) {
+    io.stderr(`Cannot run keys command: ${unreadable}`);
     return 2;
   }
   const client = new pg.Client({ connectionString: io.url, connectionTimeoutMillis: 5_000 });

@@ -8,7 +8,13 @@
 import { definePlugin, PluginError } from "@vulpes/contract/plugin";
 import { createAuthenticator } from "./_authenticate.ts";
 import { migrate } from "./_migrate.ts";
-import { createLookup, createPool, createUsageRecorder, startListener } from "./_store.ts";
+import {
+  assertPostgresUrl,
+  createLookup,
+  createPool,
+  createUsageRecorder,
+  startListener,
+} from "./_store.ts";
 import { type Config, configSchema } from "./config.ts";
 
 /** The plugin definition. */
@@ -41,6 +47,11 @@ export const plugin = definePlugin<Config>({
       statementTimeoutMs: config.statement_timeout_ms,
     };
     const logger = context.logger;
+    assertPostgresUrl(config.database_url, {
+      plugin: "authn-postgres-api-key",
+      instance: context.instance,
+      path: "database_url",
+    });
     const pool = createPool(connection, logger);
     if (config.auto_migrate) {
       await migrateOrThrow(pool, names, context.instance).catch(async (error) => {

@@ -6,7 +6,7 @@ import { authenticatorClient, checkHealth, PluginProcess } from "@vulpes/contrac
 import type { AuthenticateResult } from "@vulpes/contract/capabilities";
 import { PluginError } from "@vulpes/contract/protocol";
 import { startPostgres } from "@vulpes/contract/testing";
-import { assertConformant, pluginBinary } from "../../tests/_support.ts";
+import { assertConfigRefused, assertConformant, pluginBinary } from "../../tests/_support.ts";
 
 const BINARY = pluginBinary("authn-postgres-api-key");
 const request = { method: "POST", path: "/v1/chat/completions", model: "gpt-4o-mini" };
@@ -261,4 +261,18 @@ Deno.test("bin/authn-postgres-api-key is unavailable while the database is down,
   } finally {
     await Promise.all(plugins.map((plugin) => plugin.shutdown()));
   }
+});
+
+Deno.test("bin/authn-postgres-api-key refuses a database_url pg cannot read, never quoting it", async () => {
+  // An unencoded "%" and "/" in the password: pg would throw at the first connection (from
+  // the LISTEN loop, crashing the plugin) with the URL re-encoded in its message.
+  const url = "postgres://app:50%off/x@127.0.0.1:9/keys";
+  const logs: Record<string, unknown>[] = [];
+  const error = await assertConfigRefused(start(url, {}, logs), ["database_url"]);
+  assert.match(error.message, /database_url is not a PostgreSQL URL pg can read.*%2F/);
+  assert.doesNotMatch(JSON.stringify([error.message, error.data, logs]), /50%|off\/x/);
+  const cli = await keys(url, "list");
+  assert.equal(cli.code, 2);
+  assert.match(cli.stderr, /VULPES_PG_URL is not a PostgreSQL URL pg can read/);
+  assert.doesNotMatch(cli.stderr, /50%|off\/x/);
 });

@@ -6,6 +6,8 @@
  */
 
 import pg from "pg";
+import { parse } from "pg-connection-string";
+import { PluginError } from "@vulpes/contract/plugin";
 import type { IndexRow } from "./_transcript.ts";
 
 /** A migration: applied once, in version order, recorded in `vulpes_transcripts_migrations`. */
@@ -132,6 +134,46 @@ export async function insertRows(db: Queryable, rows: readonly IndexRow[]): Prom
     `INSERT INTO vulpes_transcripts (${COLUMNS.join(", ")}) VALUES ${tuples.join(", ")}
      ON CONFLICT (request_id) DO NOTHING`,
     values,
+  );
+}
+
+/**
+ * Why pg cannot read a PostgreSQL URL, or undefined when it can. pg would throw at the first
+ * connection with the URL (password included, re-encoded) in its message; this never quotes it.
+ *
+ * @param url The URL (a secret).
+ * @param name What the URL is called, e.g. its config field.
+ * @returns The problem, or undefined.
+ */
+export function postgresUrlProblem(url: string, name: string): string | undefined {
+  try {
+    if (/^postgres(ql)?:\/\//i.test(url)) {
+      parse(url);
+      return undefined;
+    }
+  } catch { /* unreadable */ }
+  return `${name} is not a PostgreSQL URL pg can read: expected ` +
+    "postgres://user:password@host:port/database, with reserved characters of the user and " +
+    "password percent-encoded (/ as %2F, # as %23, % as %25, @ as %40)";
+}
+
+/**
+ * Refuse a PostgreSQL URL that pg cannot read, before anything connects.
+ *
+ * @param url The URL (a secret: never quoted).
+ * @param where The plugin, instance and config field, for the message.
+ * @throws {PluginError} `invalid_config` naming the field.
+ */
+export function assertPostgresUrl(
+  url: string,
+  where: { plugin: string; instance: string; path: string },
+): void {
+  const message = postgresUrlProblem(url, where.path);
+  if (message === undefined) return;
+  throw new PluginError(
+    "invalid_config",
+    `Invalid config for plugin "${where.plugin}" (instance "${where.instance}"): ${message}`,
+    { errors: [{ path: where.path, message }] },
   );
 }
 

@@ -8,7 +8,7 @@
  */
 
 import { definePlugin } from "@vulpes/contract/plugin";
-import { indexPool, insertRows, migrate } from "./_index.ts";
+import { assertPostgresUrl, indexPool, insertRows, migrate } from "./_index.ts";
 import { type IndexSink, Pipeline } from "./_pipeline.ts";
 import { s3Writer } from "./_s3.ts";
 import { Assembler, buildTranscript, type Transcript } from "./_transcript.ts";
@@ -59,6 +59,13 @@ export const plugin = definePlugin<Config>({
   permissionScopes: { env: [...ENV_VARIABLES], sys: ["osRelease"] },
   create(config, context) {
     const { logger, now, random, capturePayloads } = context;
+    if (config.index) {
+      assertPostgresUrl(config.index.url, {
+        plugin: "observer-s3-transcripts",
+        instance: context.instance,
+        path: "index.url",
+      });
+    }
     const s3 = s3Writer(config.s3);
     const pool = config.index ? indexPool(config.index.url, config.index.pool_size) : undefined;
     const index: IndexSink | undefined = pool && {

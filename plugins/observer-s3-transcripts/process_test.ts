@@ -17,6 +17,7 @@ import { checkHealth, observerClient, PluginProcess } from "@vulpes/contract/hos
 import type { ObserverEvent } from "@vulpes/contract/capabilities";
 import { startPostgres, startS3, type TestPostgres, type TestS3 } from "@vulpes/contract/testing";
 import {
+  assertConfigRefused,
   assertConformant,
   assertDescribedPermissions,
   declaredFlags,
@@ -393,4 +394,28 @@ Deno.test("bin/observer-s3-transcripts holds network, named variables and osRele
     capabilities: ["observer"],
     granted: { net: "all", env: "partial", sys: "partial" },
   });
+});
+
+Deno.test("bin/observer-s3-transcripts refuses an index.url pg cannot read, never quoting it", async () => {
+  const url = "postgres://app:Pa55/word@127.0.0.1:9/db";
+  const logs: Record<string, unknown>[] = [];
+  const starting = PluginProcess.start({
+    command: BINARY,
+    instance: "transcripts",
+    capabilities: ["observer"],
+    config: {
+      s3: {
+        endpoint: "http://127.0.0.1:9",
+        bucket: BUCKET,
+        access_key_id: "id-1",
+        secret_access_key: "secret-1",
+      },
+      index: { url },
+    },
+    onLog: (record) => logs.push(record),
+    restart: false,
+  });
+  const error = await assertConfigRefused(starting, ["index.url"]);
+  assert.match(error.message, /index\.url is not a PostgreSQL URL pg can read/);
+  assert.doesNotMatch(JSON.stringify([error.message, error.data, logs]), /Pa55/);
 });
