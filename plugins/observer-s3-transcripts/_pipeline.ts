@@ -101,10 +101,7 @@ export class Pipeline {
         request_ids: refused.slice(0, MAX_IDS_LOGGED),
       });
     }
-    while (this.#workers < Math.min(this.#deps.config.s3.concurrency, this.#queue.length)) {
-      this.#workers++;
-      this.#work().finally(() => this.#workers--);
-    }
+    this.#startWorkers();
   }
 
   /** The counters. */
@@ -133,6 +130,9 @@ export class Pipeline {
     this.#wakeIndex?.();
     const deadline = Date.now() + timeoutMs;
     while (!this.idle && Date.now() < deadline) {
+      // Whatever waits gets a worker and the index writer, never only a later `accept()`.
+      this.#startWorkers();
+      this.#startIndex();
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     if (this.idle) return true;
@@ -171,19 +171,34 @@ export class Pipeline {
     });
   }
 
+  #startWorkers(): void {
+    // Once stopped, a worker would end at once and this loop would never.
+    if (this.#stop.signal.aborted) return;
+    while (this.#workers < Math.min(this.#deps.config.s3.concurrency, this.#queue.length)) {
+      this.#workers++;
+      this.#work().catch((error) => this.#bug("PUT worker", error));
+    }
+  }
+
   async #work(): Promise<void> {
-    while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
-      const transcript = this.#queue.shift()!;
-      this.#inFlight++;
-      try {
-        await this.#write(transcript);
-      } catch (error) {
-        // Not a store failure (those are retried): a transcript that cannot be encoded.
-        this.#deps.logger.error("could not encode a transcript", { error: String(error) });
-        this.#lose([transcript.request_id]);
-      } finally {
-        this.#inFlight--;
+    // The count drops in the step that finds the queue empty, not a microtask later, so that an
+    // `accept()` in between starts a worker instead of relying on this one.
+    try {
+      while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
+        const transcript = this.#queue.shift()!;
+        this.#inFlight++;
+        try {
+          await this.#write(transcript);
+        } catch (error) {
+          // Not a store failure (those are retried): a transcript that cannot be encoded.
+          this.#deps.logger.error("could not encode a transcript", { error: String(error) });
+          this.#lose([transcript.request_id]);
+        } finally {
+          this.#inFlight--;
+        }
       }
+    } finally {
+      this.#workers--;
     }
   }
 
@@ -230,10 +245,18 @@ export class Pipeline {
     }
     this.#rows.push(row);
     if (this.#rows.length >= this.#deps.config.index!.batch_size) this.#wakeIndex?.();
-    if (!this.#indexBusy) {
-      this.#indexBusy = true;
-      this.#indexLoop().finally(() => this.#indexBusy = false);
-    }
+    this.#startIndex();
+  }
+
+  /** A loop that threw (a bug, not a store failure: those are retried) is logged, not fatal. */
+  #bug(loop: string, error: unknown): void {
+    this.#deps.logger.error(`the ${loop} stopped on an unexpected error`, { error: String(error) });
+  }
+
+  #startIndex(): void {
+    if (this.#indexBusy || this.#rows.length === 0) return;
+    this.#indexBusy = true;
+    this.#indexLoop().catch((error) => this.#bug("index writer", error));
   }
 
   #pause(ms: number): Promise<void> {
@@ -248,37 +271,48 @@ export class Pipeline {
   }
 
   async #indexLoop(): Promise<void> {
-    const { config, index, logger, random } = this.#deps;
-    const settings = config.index!;
-    while (this.#rows.length > 0 && !this.#stop.signal.aborted) {
-      if (this.#rows.length < settings.batch_size && !this.#flushing) {
-        await this.#pause(settings.batch_interval_ms);
-      }
-      const batch = this.#rows.slice(0, settings.batch_size);
-      for (let attempt = 0;; attempt++) {
-        try {
-          if (!this.#migrated) {
-            await index!.migrate();
-            this.#migrated = true;
-          }
-          await index!.insert(batch);
-          break;
-        } catch (error) {
-          this.#stats.index_failures++;
-          const message = error instanceof Error ? error.message : String(error);
-          if (this.errors.index === undefined) {
-            logger.warn("index INSERT failed: retrying with backoff", { error: message });
-          }
-          this.errors.index = message;
-          if (!await sleep(backoffMs(attempt, config.retry, random), this.#stop.signal)) return;
+    const settings = this.#deps.config.index!;
+    // As in `#work()`: not busy from the step that finds no rows, so `#addRow()` restarts it.
+    try {
+      while (this.#rows.length > 0 && !this.#stop.signal.aborted) {
+        if (this.#rows.length < settings.batch_size && !this.#flushing) {
+          await this.#pause(settings.batch_interval_ms);
         }
+        const batch = this.#rows.slice(0, settings.batch_size);
+        if (!await this.#insert(batch)) return;
+        this.#rows.splice(0, batch.length);
+        this.#stats.indexed += batch.length;
       }
-      if (this.errors.index !== undefined) {
-        logger.info("index INSERT recovered", { rows: batch.length });
-        delete this.errors.index;
-      }
-      this.#rows.splice(0, batch.length);
-      this.#stats.indexed += batch.length;
+    } finally {
+      this.#indexBusy = false;
     }
+  }
+
+  /** Insert `batch`, retrying with backoff; `false` if stopped first. */
+  async #insert(batch: IndexRow[]): Promise<boolean> {
+    const { config, index, logger, random } = this.#deps;
+    for (let attempt = 0;; attempt++) {
+      try {
+        if (!this.#migrated) {
+          await index!.migrate();
+          this.#migrated = true;
+        }
+        await index!.insert(batch);
+        break;
+      } catch (error) {
+        this.#stats.index_failures++;
+        const message = error instanceof Error ? error.message : String(error);
+        if (this.errors.index === undefined) {
+          logger.warn("index INSERT failed: retrying with backoff", { error: message });
+        }
+        this.errors.index = message;
+        if (!await sleep(backoffMs(attempt, config.retry, random), this.#stop.signal)) return false;
+      }
+    }
+    if (this.errors.index !== undefined) {
+      logger.info("index INSERT recovered", { rows: batch.length });
+      delete this.errors.index;
+    }
+    return true;
   }
 }

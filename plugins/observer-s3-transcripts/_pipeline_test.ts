@@ -149,3 +149,95 @@ Deno.test("Pipeline.flush() counts index rows not written by the deadline, never
   assert.deepEqual(rows?.object_keys, ["transcripts/acme/2026/03/01/ok.json.gz"]);
   pipeline.close();
 });
+
+/** Run `fn` after `depth` microtasks, in the same event-loop turn. */
+function defer(depth: number, fn: () => void): void {
+  if (depth === 0) return fn();
+  queueMicrotask(() => defer(depth - 1, fn));
+}
+
+/** Wait, a timer tick at a time, until `ready()` holds or about 100 ms passed. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !ready(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+Deno.test("Pipeline.accept() starts a PUT for a transcript queued while the last worker exits", async () => {
+  // The last PUT answers and, in the same turn, `accept()` queues another transcript a few
+  // microtasks later: the exiting worker must not be counted as one that will take it.
+  for (let depth = 0; depth < 12; depth++) {
+    const puts: (() => void)[] = [];
+    const context = createTestContext();
+    const pipeline = new Pipeline({
+      config: config({ index: undefined }),
+      put: () => new Promise<void>((resolve) => puts.push(resolve)),
+      logger: context.logger,
+      random: context.random,
+    });
+    pipeline.accept([transcript("c")], 0);
+    await until(() => puts.length === 1);
+    puts.shift()!();
+    defer(depth, () => pipeline.accept([transcript("d")], 0));
+    await until(() => puts.length === 1);
+    assert.equal(puts.length, 1, `no PUT started for "d" accepted ${depth} microtasks later`);
+    puts.shift()!();
+    assert.equal(await pipeline.flush(1000), true);
+    assert.equal(pipeline.stats().written, 2);
+    pipeline.close();
+  }
+});
+
+Deno.test("Pipeline inserts a row added while the index writer exits", async () => {
+  // An INSERT and a PUT answer in the same turn: the row of that PUT arrives just after the index
+  // writer found no more rows, and must start it again.
+  for (let depth = 0; depth < 12; depth++) {
+    const puts: (() => void)[] = [];
+    const inserts: (() => void)[] = [];
+    const inserted: string[] = [];
+    const context = createTestContext();
+    const pipeline = new Pipeline({
+      config: config({ index: { url: "postgres://x", batch_size: 1 } }),
+      put: () => new Promise<void>((resolve) => puts.push(resolve)),
+      index: {
+        migrate: () => Promise.resolve(),
+        insert(rows) {
+          inserted.push(...rows.map((r) => r.request_id));
+          return new Promise<void>((resolve) => inserts.push(resolve));
+        },
+      },
+      logger: context.logger,
+      random: context.random,
+    });
+    pipeline.accept([transcript("a"), transcript("b")], 0);
+    await until(() => puts.length === 1);
+    puts.shift()!();
+    await until(() => inserts.length === 1 && puts.length === 1);
+    inserts.shift()!();
+    defer(depth, () => puts.shift()!());
+    await until(() => inserts.length === 1);
+    assert.deepEqual(inserted, ["a", "b"], `no INSERT started for "b" ${depth} microtasks later`);
+    inserts.shift()!();
+    assert.equal(await pipeline.flush(1000), true);
+    assert.equal(pipeline.stats().indexed, 2);
+    pipeline.close();
+  }
+});
+
+Deno.test("Pipeline.accept() after close() keeps transcripts queued and starts no PUT", () => {
+  let puts = 0;
+  const context = createTestContext();
+  const pipeline = new Pipeline({
+    config: config({ index: undefined }),
+    put: () => {
+      puts++;
+      return Promise.resolve();
+    },
+    logger: context.logger,
+    random: context.random,
+  });
+  pipeline.close();
+  pipeline.accept([transcript("late")], 0);
+  assert.equal(puts, 0);
+  assert.equal(pipeline.stats().queued, 1);
+});
