@@ -92,6 +92,8 @@ function spawnDeno(options: SpawnOptions): SpawnedProcess {
         return bytes.length;
       },
       close: () => writer.close(),
+      // Settles only once a write in progress does (the pipe breaks when the process dies).
+      abort: (reason) => writer.abort(reason),
     },
     status: child.status.then(({ code, signal }) => ({ code, signal })),
     kill: (signal) => {

@@ -218,22 +218,34 @@ export class PluginProcess {
   }
 
   /**
-   * Ask the plugin to flush and exit; kill it if it does not within the time given.
+   * Ask the plugin to flush and exit; kill it if it does not within the time given. The time
+   * covers the whole of it: the `shutdown` call, writing what is queued to the plugin, closing
+   * its stdin and its exit. What is still unwritten then is dropped.
    *
    * @param options How long to wait.
    */
   async shutdown(options: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? 10_000;
+    const deadline = performance.now() + timeoutMs;
     clearTimeout(this.#restartTimer);
     const running = this.#running;
     const wasReady = this.#state === "ready";
     this.#state = "stopped";
     if (!running) return;
-    if (wasReady) {
-      await running.peer.request("shutdown", undefined, { timeoutMs }).catch(() => {});
+    // A plugin that stopped reading leaves writes that never finish: the deadline drops them.
+    const expired = new AbortController();
+    const timer = setTimeout(() => expired.abort(), timeoutMs);
+    let exited: boolean;
+    try {
+      if (wasReady) {
+        await running.peer.request("shutdown", undefined, { timeoutMs: left(deadline) })
+          .catch(() => {});
+      }
+      await running.peer.close({ signal: expired.signal }).catch(() => {});
+      exited = await waitFor(running.child.status, left(deadline));
+    } finally {
+      clearTimeout(timer);
     }
-    await running.peer.close().catch(() => {});
-    const exited = await waitFor(running.child.status, timeoutMs);
     if (!exited) {
       running.child.kill("SIGKILL");
       await running.child.status;
@@ -241,7 +253,8 @@ export class PluginProcess {
   }
 
   /**
-   * Send a signal to the process (tests use it to simulate a crash).
+   * Send a signal to the process (tests use it to simulate a crash). Once it exits, what is
+   * still unwritten to it is dropped.
    *
    * @param signal The signal.
    */
@@ -295,15 +308,15 @@ export class PluginProcess {
       },
     }, { timeoutMs: options.startTimeoutMs ?? 15_000 }).catch(async (error) => {
       this.#running = null;
-      await peer.close().catch(() => {});
       child.kill("SIGKILL");
+      await peer.close(DROP_UNWRITTEN).catch(() => {});
       throw error;
     });
     const problem = initializeProblem(init, options.capabilities);
     if (problem !== null) {
       this.#running = null;
-      await peer.close().catch(() => {});
       child.kill("SIGKILL");
+      await peer.close(DROP_UNWRITTEN).catch(() => {});
       throw new PluginError(
         "unavailable",
         `Plugin "${options.instance}" answered initialize wrongly: ${problem}`,
@@ -323,7 +336,8 @@ export class PluginProcess {
   #exited(running: Running, status: ExitStatus): void {
     if (this.#running !== running) return;
     this.#running = null;
-    running.peer.close().catch(() => {});
+    // Nobody reads what is unwritten any more; waiting for it could last forever.
+    running.peer.close(DROP_UNWRITTEN).catch(() => {});
     const options = this.#options;
     options.onEvent?.({
       type: "exited",
@@ -372,6 +386,14 @@ export class PluginProcess {
       }
     }, delay);
   }
+}
+
+/** Closes a peer at once, dropping what it has not written. */
+const DROP_UNWRITTEN = { signal: AbortSignal.abort() };
+
+/** Milliseconds left until a `performance.now()` deadline, at least 0. */
+function left(deadline: number): number {
+  return Math.max(0, deadline - performance.now());
 }
 
 function writeRecord(record: Record<string, unknown>): void {

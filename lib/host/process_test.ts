@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { PluginError } from "../protocol/mod.ts";
 import { describePlugin } from "./describe.ts";
-import { checkHealth, createChunkRouter, routerClient, upstreamProviderClient } from "./clients.ts";
+import {
+  checkHealth,
+  createChunkRouter,
+  observerClient,
+  routerClient,
+  upstreamProviderClient,
+} from "./clients.ts";
 import { PluginProcess, type PluginProcessEvent } from "./process.ts";
 
 const FIXTURE = new URL("../../tests/fixtures/echo_plugin.ts", import.meta.url).pathname;
+const FROZEN = new URL("../../tests/fixtures/frozen_observer.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
 const ARGS = ["run", "--quiet", "--no-prompt", FIXTURE];
 
@@ -175,4 +182,131 @@ Deno.test("describePlugin() times out on a binary that waits for stdin, and name
     describePlugin("/nonexistent/plugin"),
     /Cannot run "\/nonexistent\/plugin --describe"/,
   );
+});
+
+/**
+ * Start the frozen observer, spawned as `deno` (the host writes through a Deno pipe) or
+ * through a launcher (through a Node socket), freeze it, and queue about 1.5 MB to it: many
+ * times a pipe's buffer.
+ */
+async function startFrozen(via: "deno" | "a launcher") {
+  const dir = await Deno.makeTempDir();
+  const launcher = `${dir}/frozen-observer`;
+  await Deno.writeTextFile(
+    launcher,
+    `#!/bin/sh\nexec '${DENO}' run --quiet --no-prompt '${FROZEN}'\n`,
+    { mode: 0o755 },
+  );
+  const events: PluginProcessEvent[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const plugin = await PluginProcess.start({
+    ...(via === "deno"
+      ? { command: DENO, args: ["run", "--quiet", "--no-prompt", FROZEN] }
+      : { command: launcher }),
+    instance: "frozen",
+    capabilities: ["observer"],
+    config: {},
+    restart: false,
+    onEvent: (event) => events.push(event),
+    onLog: (record) => logs.push(record),
+  }).finally(() => Deno.remove(dir, { recursive: true }));
+  try {
+    const observer = observerClient(plugin);
+    const event = {
+      type: "request.completed" as const,
+      time: "2026-01-01T00:00:00Z",
+      request_id: "r".repeat(100),
+    };
+    observer.emit({ events: [event] });
+    await waitUntil(() => logs.some((record) => record.msg === "freezing"));
+    for (let i = 0; i < 1000; i++) observer.emit({ events: Array(10).fill(event) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } catch (error) {
+    plugin.kill("SIGKILL");
+    throw error;
+  }
+  return { plugin, events };
+}
+
+/** What the promise settles as, or "pending" when it has not within `ms`. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(resolve, ms, "pending")));
+  try {
+    return await Promise.race([promise.then(() => "resolved", () => "rejected"), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+for (const via of ["deno", "a launcher"] as const) {
+  Deno.test(`PluginProcess.shutdown() kills a plugin that stopped reading, within its timeout, spawned as ${via}`, async () => {
+    const { plugin, events } = await startFrozen(via);
+    try {
+      const started = performance.now();
+      assert.equal(await settledWithin(plugin.shutdown({ timeoutMs: 500 }), 5000), "resolved");
+      const took = performance.now() - started;
+      assert.ok(took >= 500 && took < 2500, `shutdown took ${took} ms`);
+      assert.equal(plugin.state, "stopped");
+      assert.equal(plugin.pid, undefined);
+      const exited = events.find((e) => e.type === "exited");
+      assert.equal(exited?.type === "exited" && exited.signal, "SIGKILL");
+    } finally {
+      plugin.kill("SIGKILL");
+    }
+  });
+
+  Deno.test(`PluginProcess fails a call at once when a plugin that stopped reading is killed, spawned as ${via}`, async () => {
+    const { plugin } = await startFrozen(via);
+    try {
+      const call = plugin.request("health", undefined, { timeoutMs: 30_000 });
+      call.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      plugin.kill("SIGKILL");
+      assert.equal(await settledWithin(call, 3000), "rejected");
+      const error = await call.catch((e) => e);
+      assert.ok(error instanceof PluginError && error.type === "unavailable", String(error));
+      assert.equal(error.data.reason, "closed");
+      await waitUntil(() => plugin.state === "stopped", 3000);
+      assert.equal(await settledWithin(plugin.shutdown({ timeoutMs: 500 }), 3000), "resolved");
+    } finally {
+      plugin.kill("SIGKILL");
+    }
+  });
+}
+
+Deno.test("PluginProcess.start() gives up within startTimeoutMs on a plugin that never reads its config", async () => {
+  const dir = await Deno.makeTempDir();
+  const deaf = `${dir}/deaf`;
+  const pids = [`${dir}/sh.pid`, `${dir}/deno.pid`];
+  try {
+    await Deno.writeTextFile(deaf, `#!/bin/sh\necho $$ > '${pids[0]}'\nexec sleep 60\n`, {
+      mode: 0o755,
+    });
+    const script = `Deno.writeTextFileSync(${JSON.stringify(pids[1])}, String(Deno.pid));` +
+      "setInterval(() => {}, 1000);";
+    // An initialize larger than a pipe's buffer: it can never be written whole.
+    const config = { blob: "x".repeat(1 << 20) };
+    for (const command of [{ command: deaf }, { command: DENO, args: ["eval", script] }]) {
+      const started = PluginProcess.start({
+        ...command,
+        instance: "deaf",
+        capabilities: ["router"],
+        config,
+        startTimeoutMs: 300,
+        onLog: () => {},
+      });
+      started.catch(() => {});
+      assert.equal(await settledWithin(started, 5000), "rejected", command.command);
+      const error = await started.catch((e) => e);
+      assert.ok(error instanceof PluginError && error.type === "unavailable", String(error));
+    }
+  } finally {
+    for (const file of pids) {
+      try {
+        Deno.kill(Number(await Deno.readTextFile(file)), "SIGKILL");
+      } catch { /* never started, or gone */ }
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -84,6 +84,11 @@ export function writerOf(socket: Writable): ByteWriter {
         });
       }),
     close: () => endOf(socket),
+    // A write the other side never reads never calls back: destroying the socket is the way out.
+    abort: () => {
+      socket.destroy();
+      return Promise.resolve();
+    },
   };
 }
 

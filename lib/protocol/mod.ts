@@ -56,6 +56,7 @@ export {
 export {
   type ByteReader,
   type ByteWriter,
+  type CloseOptions,
   createLinkedPair,
   DEFER_MS,
   type FramingProblem,

@@ -14,7 +14,7 @@ import {
   type JsonRpcRequest,
   type RequestId,
 } from "./messages.ts";
-import type { FramingProblem, SendOptions, Transport } from "./transport.ts";
+import type { CloseOptions, FramingProblem, SendOptions, Transport } from "./transport.ts";
 
 /** The method that cancels a request in flight: a notification with params `{id}`. */
 export const CANCEL_METHOD = "$/cancel";
@@ -250,8 +250,13 @@ export class Peer {
     return true;
   }
 
-  /** Close the connection: pending requests fail, handlers in flight are aborted. */
-  async close(): Promise<void> {
+  /**
+   * Close the connection: pending requests fail, handlers in flight are aborted. What was sent
+   * is written first, unless the signal aborts before (see {@linkcode CloseOptions}).
+   *
+   * @param options A signal that ends the wait for unwritten messages.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
     if (!this.#shut) {
       this.#shut = true;
       for (const controller of this.#inFlight.values()) {
@@ -259,7 +264,7 @@ export class Peer {
       }
       this.#inFlight.clear();
     }
-    await this.#transport.close();
+    await this.#transport.close(options);
     this.#onInputEnded();
   }
 

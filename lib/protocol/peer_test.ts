@@ -827,3 +827,15 @@ Deno.test("Peer.request() fails at once when the answer is larger than the line 
   await client.close();
   await server.close();
 });
+
+Deno.test("Peer.close() with an aborted signal rejects requests stuck behind a write nobody reads", async () => {
+  // The other side reads nothing: the write never finishes.
+  const stuck = new WritableStream<Uint8Array>({ write: () => new Promise(() => {}) });
+  const peer = new Peer(new StreamTransport(new ReadableStream(), stuck));
+  await peer.start();
+  const call = peer.request("health", undefined, { timeoutMs: 60_000 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await peer.close({ signal: AbortSignal.abort() });
+  await assert.rejects(call, isPluginError("unavailable", { reason: "closed" }));
+  assert.equal(peer.isClosed, true);
+});

@@ -20,6 +20,18 @@ export interface SendOptions {
   defer?: boolean;
 }
 
+/** Options of {@linkcode Transport.close}. */
+export interface CloseOptions {
+  /**
+   * Ends the wait for what is still unwritten (a peer that stopped reading leaves a full pipe):
+   * once it aborts, those messages are dropped, their senders' promises reject, the output is
+   * torn down instead of ended, and `close()` resolves.
+   *
+   * @default {waits until everything sent is written}
+   */
+  signal?: AbortSignal;
+}
+
 /** The longest a deferred message waits for company, in milliseconds. */
 export const DEFER_MS = 2;
 
@@ -34,8 +46,8 @@ export interface Transport {
    * `TypeError` at once, sending nothing, when the message cannot be serialized as JSON.
    */
   send(message: unknown, options?: SendOptions): Promise<void>;
-  /** Stop reading and writing; `onclose` fires once. */
-  close(): Promise<void>;
+  /** Stop reading and writing, after what was sent is written; `onclose` fires once. */
+  close(options?: CloseOptions): Promise<void>;
   /** Called with each parsed message. */
   onmessage?: (message: unknown) => void;
   /** Called with each line that could not be read as a message. */
@@ -69,6 +81,11 @@ export interface ByteWriter {
   write(bytes: Uint8Array): Promise<number>;
   /** Close the writing end (the other side sees the end of input). */
   close?(): Promise<void>;
+  /**
+   * Drop what is not yet written and release the stream at once, even while a write waits;
+   * a pending write may then reject. Nobody waits for the promise.
+   */
+  abort?(reason?: unknown): Promise<void>;
 }
 
 /** Options of {@linkcode StreamTransport}. */
@@ -117,12 +134,17 @@ export class StreamTransport implements Transport {
   /** Lines queued and not yet written, each ending in a newline. */
   #pending: string[] = [];
   #batch: PromiseWithResolvers<void> | null = null;
+  /** The batch being written. */
+  #writingBatch: PromiseWithResolvers<void> | null = null;
   #writing: Promise<void> | null = null;
   #deferTimer: ReturnType<typeof setTimeout> | undefined;
   #buffer = new Uint8Array(0);
   #closed = false;
   #closeNotified = false;
   #closing: Promise<void> | null = null;
+  /** Resolves once what was unwritten is dropped (a close signal aborted). */
+  #dropped = Promise.withResolvers<void>();
+  #isDropped = false;
 
   /**
    * Make a transport over two streams.
@@ -194,19 +216,50 @@ export class StreamTransport implements Transport {
     this.#writing ??= Promise.resolve().then(() => this.#writeLoop());
   }
 
-  /** Close both directions, after what was sent has been written. */
-  close(): Promise<void> {
+  /**
+   * Close both directions, after what was sent has been written or, once the signal aborts,
+   * dropped.
+   *
+   * @param options A signal that ends the wait for unwritten messages.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    const { signal } = options;
+    const drop = () => this.#drop();
+    if (signal?.aborted) drop();
+    else signal?.addEventListener("abort", drop, { once: true });
     this.#closing ??= this.#close();
+    if (signal) {
+      const forget = () => signal.removeEventListener("abort", drop);
+      this.#closing.then(forget, forget);
+    }
     return this.#closing;
   }
 
   async #close(): Promise<void> {
     this.#closed = true;
     if (this.#pending.length > 0) this.#startWriting();
-    await this.#writing;
+    await Promise.race([this.#writing, this.#dropped.promise]);
     await this.#cancelInput?.().catch(() => {});
-    await this.#output.close?.().catch(() => {});
+    if (!this.#isDropped) {
+      await Promise.race([this.#output.close?.().catch(() => {}), this.#dropped.promise]);
+    }
     this.#notifyClose();
+  }
+
+  /** Give up on what is unwritten: its senders' promises reject, the output is torn down. */
+  #drop(): void {
+    if (this.#isDropped) return;
+    this.#isDropped = true;
+    this.#closed = true;
+    clearTimeout(this.#deferTimer);
+    this.#deferTimer = undefined;
+    const error = new Error("Cannot send: the transport closed before the message was written");
+    this.#pending = [];
+    this.#batch?.reject(error);
+    this.#batch = null;
+    this.#writingBatch?.reject(error);
+    this.#dropped.resolve();
+    this.#output.abort?.(error).catch(() => {});
   }
 
   #notifyClose(): void {
@@ -222,14 +275,17 @@ export class StreamTransport implements Transport {
       const batch = this.#batch!;
       this.#pending = [];
       this.#batch = null;
+      this.#writingBatch = batch;
       try {
         await this.#writeText(text);
         batch.resolve();
       } catch (error) {
-        this.onerror?.(asError(error));
+        // A write that fails after the drop (the pipe broke as the process died) is no news.
+        if (!this.#isDropped) this.onerror?.(asError(error));
         batch.reject(error);
       }
     }
+    this.#writingBatch = null;
     this.#writing = null;
   }
 
@@ -248,7 +304,9 @@ export class StreamTransport implements Transport {
     const { written } = encoder.encodeInto(text, this.#buffer);
     const bytes = this.#buffer.subarray(0, written);
     let offset = 0;
-    while (offset < bytes.length) offset += await output.write(bytes.subarray(offset));
+    while (offset < bytes.length && !this.#isDropped) {
+      offset += await output.write(bytes.subarray(offset));
+    }
   }
 
   async #readLoop(): Promise<void> {
@@ -355,7 +413,7 @@ class LinkedTransport implements Transport {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
+  close(_options?: CloseOptions): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.onclose?.();

@@ -155,3 +155,90 @@ Deno.test("StreamTransport.close() writes deferred messages before it closes", a
   await sent;
   assert.equal(writer.text(), '{"n":1}\n');
 });
+
+/** A writer whose writes never finish, as a pipe nobody reads; it records what it is told. */
+function stuckWriter(): ByteWriter & { writes: number; closed: number; aborted: unknown[] } {
+  return {
+    writes: 0,
+    closed: 0,
+    aborted: [],
+    write() {
+      this.writes++;
+      return new Promise<number>(() => {});
+    },
+    close() {
+      this.closed++;
+      return Promise.resolve();
+    },
+    abort(reason) {
+      this.aborted.push(reason);
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("StreamTransport.close() waits for a stuck write until its signal aborts, then drops what is unwritten", async () => {
+  const writer = stuckWriter();
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const first = transport.send({ n: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const queued = transport.send({ n: 2 });
+  const expired = new AbortController();
+  let closed = false;
+  const closing = transport.close({ signal: expired.signal }).then(() => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(closed, false);
+  expired.abort();
+  await closing;
+  const dropped = /Cannot send: the transport closed before the message was written/;
+  await assert.rejects(first, dropped);
+  await assert.rejects(queued, dropped);
+  await assert.rejects(transport.send({ n: 3 }), /the transport is closed/);
+  assert.equal(writer.writes, 1);
+  assert.equal(writer.aborted.length, 1);
+  assert.equal(writer.closed, 0);
+});
+
+Deno.test("StreamTransport.close() with an aborted signal writes nothing still queued", async () => {
+  const writer = stuckWriter();
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  let onclose = 0;
+  transport.onclose = () => onclose++;
+  const deferred = transport.send({ n: 1 }, { defer: true });
+  await transport.close({ signal: AbortSignal.abort() });
+  await assert.rejects(deferred, /closed before the message was written/);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(writer.writes, 0);
+  assert.equal(onclose, 1);
+});
+
+Deno.test("StreamTransport.close() drops what is unwritten when a later close() has an aborted signal", async () => {
+  const writer = stuckWriter();
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const sent = transport.send({ n: 1 });
+  const graceful = transport.close();
+  await transport.close({ signal: AbortSignal.abort() });
+  await graceful;
+  await assert.rejects(sent, /closed before the message was written/);
+});
+
+Deno.test("StreamTransport.close() ignores its signal once everything is written", async () => {
+  const writer = chunkyWriter(1 << 20) as ReturnType<typeof chunkyWriter> & ByteWriter;
+  let aborted = 0;
+  writer.abort = () => {
+    aborted++;
+    return Promise.resolve();
+  };
+  const transport = new StreamTransport(chunkyReader("", 1), writer);
+  await transport.start();
+  const expired = new AbortController();
+  const sent = transport.send({ n: 1 });
+  await transport.close({ signal: expired.signal });
+  expired.abort();
+  await sent;
+  assert.equal(writer.text(), '{"n":1}\n');
+  assert.equal(aborted, 0);
+});
