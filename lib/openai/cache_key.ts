@@ -1,52 +1,37 @@
 /**
- * Cache keys for chat completion requests: a digest of exactly the fields that change the
+ * Cache keys for chat completion requests: a digest of every field that may change the
  * answer, so two requests that differ only in key order, whitespace, streaming or metadata
- * share an entry.
+ * share an entry, and two that differ in anything else do not.
  *
  * @module
  */
 
 /**
- * The request fields that change the answer. Fields not listed (`stream`, `stream_options`,
- * `user`, `metadata`, `store`, `service_tier`, …) never reach the key.
+ * The request fields that never change the answer: delivery (`stream`, `stream_options`),
+ * attribution and bookkeeping (`user`, `metadata`, `store`, `service_tier`,
+ * `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`). Every other field is
+ * part of the key, including those only some servers know (vLLM's `guided_json`, `top_k`,
+ * `min_p`, `chat_template_kwargs`, …): upstream plugins forward them, so they may change
+ * the answer.
  */
-export const CACHE_KEY_FIELDS: readonly string[] = [
-  "model",
-  "messages",
-  "input",
-  "prompt",
-  "tools",
-  "tool_choice",
-  "functions",
-  "function_call",
-  "response_format",
-  "temperature",
-  "top_p",
-  "seed",
-  "max_tokens",
-  "max_completion_tokens",
-  "n",
-  "stop",
-  "presence_penalty",
-  "frequency_penalty",
-  "logit_bias",
-  "logprobs",
-  "top_logprobs",
-  "parallel_tool_calls",
-  "reasoning_effort",
-  "modalities",
-  "audio",
-  "prediction",
-  "web_search_options",
-  "verbosity",
-  "dimensions",
-  "encoding_format",
+export const CACHE_KEY_IGNORED_FIELDS: readonly string[] = [
+  "stream",
+  "stream_options",
+  "user",
+  "metadata",
+  "store",
+  "service_tier",
+  "safety_identifier",
+  "prompt_cache_key",
+  "prompt_cache_retention",
 ];
+
+const IGNORED = new Set(CACHE_KEY_IGNORED_FIELDS);
 
 /**
  * The cache key of a request: hex SHA-256 over the canonical JSON (object keys sorted, no
- * whitespace) of the fields in {@linkcode CACHE_KEY_FIELDS}. Key order and formatting never
- * matter; `stream`, `stream_options`, `user` and `metadata` do not either.
+ * whitespace) of every field but those in {@linkcode CACHE_KEY_IGNORED_FIELDS}. Key order and
+ * formatting never matter; `stream`, `stream_options`, `user` and `metadata` do not either.
  *
  * @param request The request body (chat completions or embeddings).
  * @returns 64 lowercase hex digits.
@@ -68,8 +53,8 @@ export const CACHE_KEY_FIELDS: readonly string[] = [
  */
 export async function cacheKey(request: Record<string, unknown>): Promise<string> {
   const picked: Record<string, unknown> = {};
-  for (const field of CACHE_KEY_FIELDS) {
-    if (request[field] !== undefined) picked[field] = request[field];
+  for (const field in request) {
+    if (!IGNORED.has(field) && request[field] !== undefined) picked[field] = request[field];
   }
   // node:crypto hashes in the calling thread; WebCrypto's digest hands every call to a worker
   // thread and back, which cost more than the hash. Imported on first use, so processes that

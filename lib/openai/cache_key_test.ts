@@ -14,15 +14,35 @@ Deno.test("cacheKey() ignores key order and whitespace", async () => {
   assert.equal(await cacheKey(base), await cacheKey(reordered));
 });
 
-Deno.test("cacheKey() ignores stream, stream_options, user and metadata", async () => {
+Deno.test("cacheKey() ignores stream, stream_options, user, metadata and other bookkeeping", async () => {
   const noisy = {
     ...base,
     stream: true,
     stream_options: { include_usage: true },
     user: "u-1",
     metadata: { trace: "x" },
+    store: false,
+    service_tier: "auto",
+    safety_identifier: "s-1",
+    prompt_cache_key: "k",
   };
   assert.equal(await cacheKey(base), await cacheKey(noisy));
+});
+
+Deno.test("cacheKey() changes with fields only some servers know, which upstreams forward", async () => {
+  const key = await cacheKey(base);
+  for (
+    const extra of [
+      { guided_choice: ["yes", "no"] },
+      { guided_json: { type: "object" } },
+      { top_k: 5 },
+      { min_p: 0.1 },
+      { repetition_penalty: 1.2 },
+      { chat_template_kwargs: { enable_thinking: false } },
+    ]
+  ) {
+    assert.notEqual(await cacheKey({ ...base, ...extra }), key, JSON.stringify(extra));
+  }
 });
 
 Deno.test("cacheKey() changes with every field that changes the answer", async () => {

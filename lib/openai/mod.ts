@@ -16,7 +16,7 @@
  */
 
 export { encodeSse, readSse, type ReadSseOptions, type SseEvent, SseParser } from "./sse.ts";
-export { CACHE_KEY_FIELDS, cacheKey, canonicalJson } from "./cache_key.ts";
+export { CACHE_KEY_IGNORED_FIELDS, cacheKey, canonicalJson } from "./cache_key.ts";
 export { errorBody, errorBodyOf, statusOf } from "./errors.ts";
 export type {
   ChatCompletion,
