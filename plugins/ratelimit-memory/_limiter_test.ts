@@ -167,6 +167,27 @@ Deno.test("settle() answers false for an unknown reservation and for a second se
   assert.equal(limiter.acquire(alice, 0).limits[0]!.remaining, 995);
 });
 
+Deno.test("settle() lets go of a reservation at once, long before its window ends", () => {
+  const { clock, limiter } = setup([
+    { name: "daily", window: "1d", tokens: 1e12, key_by: ["tenant"] },
+  ], 10);
+  for (let i = 0; i < 1000; i++) {
+    clock.now = T0 + i * MINUTE;
+    const { reservation } = limiter.acquire(alice, 100);
+    assert.equal(limiter.settle(reservation!, 90), true);
+  }
+  const unsettled = limiter.acquire(alice, 100);
+  assert.equal(unsettled.limits[0]!.remaining, 1e12 - 1000 * 90 - 100, "every settle counted");
+  limiter.sweep();
+  assert.deepEqual(
+    [limiter.stats().active_windows, limiter.stats().reservations],
+    [1, 1],
+    "the day's window has not ended, and only the unsettled reservation is held",
+  );
+  assert.equal(limiter.settle(unsettled.reservation!, 0), true);
+  assert.equal(limiter.stats().reservations, 0);
+});
+
 Deno.test("settle() after the window rolled over is a no-op and leaves the new window alone", () => {
   const { clock, limiter } = setup([{ name: "tpm", window: "1m", tokens: 1000 }]);
   clock.now = T0 + MINUTE - 1;

@@ -41,10 +41,14 @@ export interface RedisLimiterStats {
   fallback_acquires: number;
 }
 
-/** The limiter: `acquire`, `settle` and its counters. */
+/**
+ * The limiter: `acquire`, `settle` and its counters. A call cancelled through `signal` before
+ * Redis answered rejects with the signal's reason: it is neither a Redis error nor counted
+ * locally (a script already sent may still have been applied).
+ */
 export interface RedisLimiter {
-  acquire(params: AcquireParams): Promise<AcquireResult>;
-  settle(reservation: string, actualTokens: number): Promise<boolean>;
+  acquire(params: AcquireParams, signal?: AbortSignal): Promise<AcquireResult>;
+  settle(reservation: string, actualTokens: number, signal?: AbortSignal): Promise<boolean>;
   stats(): RedisLimiterStats;
 }
 
@@ -81,7 +85,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
   }
 
   return {
-    acquire: async function acquire(params) {
+    acquire: async function acquire(params, signal) {
       const caller = params;
       const plan = planAcquire(layout, rules, {
         caller,
@@ -92,8 +96,9 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
       if (plan === null) return { allowed: true, limits: [] };
       let reply: unknown;
       try {
-        reply = await connection.acquire(plan);
+        reply = await connection.acquire(plan, signal);
       } catch (error) {
+        if (cancelled(error, signal)) throw error;
         const unavailable = failed(error, "check rate limits");
         if (fallback === null) throw unavailable;
         fallbackAcquires++;
@@ -109,7 +114,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
       }
       return result;
     },
-    settle: async function settle(reservation, actualTokens) {
+    settle: async function settle(reservation, actualTokens, signal) {
       if (reservation.startsWith(LOCAL_PREFIX)) {
         return fallback?.settle(reservation.slice(LOCAL_PREFIX.length), actualTokens) ?? false;
       }
@@ -117,8 +122,9 @@ export function createRedisLimiter(options: RedisLimiterOptions): RedisLimiter {
       if (call === null) return false;
       let reply: unknown;
       try {
-        reply = await connection.settle(call);
+        reply = await connection.settle(call, signal);
       } catch (error) {
+        if (cancelled(error, signal)) throw error;
         throw failed(error, "settle the reservation");
       }
       succeeded();
@@ -150,6 +156,11 @@ export function scaleRules(rules: readonly RuleConfig[], share: number): RuleCon
     requests: scale(rule.requests),
     tokens: scale(rule.tokens),
   }));
+}
+
+/** Whether `error` is the call's own cancellation rather than a failure of Redis. */
+function cancelled(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && error === signal.reason;
 }
 
 function local(result: AcquireResult): AcquireResult {

@@ -2,13 +2,15 @@
  * The connection of ratelimit-redis: a node-redis client (standalone, cluster or sentinel)
  * with the two scripts registered (EVALSHA, and EVAL when the server answers NOSCRIPT, e.g.
  * after a restart), commands that fail at once while disconnected instead of queueing, a
- * timeout on every command, and reconnection with capped backoff in the background.
+ * deadline on every call (node-redis's own command timeout ends once a command is written; see
+ * _deadline.ts), and reconnection with capped backoff in the background.
  *
  * @module
  */
 
 import { createClient, createCluster, createSentinel, defineScript } from "redis";
 import type { Logger } from "@vulpes/contract/plugin";
+import { withDeadline } from "./_deadline.ts";
 import { ACQUIRE_LUA, SETTLE_LUA } from "./_lua.ts";
 import type { ScriptCall } from "./_script.ts";
 
@@ -27,15 +29,24 @@ export interface RedisOptions {
 
 /** A connection to Redis that runs the two scripts. */
 export interface RedisConnection {
-  /** Runs the acquire script; rejects when Redis cannot answer. */
-  acquire(call: ScriptCall): Promise<unknown>;
-  /** Runs the settle script; rejects when Redis cannot answer. */
-  settle(call: ScriptCall): Promise<unknown>;
-  /** Pings the server (every master in cluster mode); rejects when one does not answer. */
+  /**
+   * Runs the acquire script; rejects when Redis cannot answer within `commandTimeoutMs`, or
+   * with the signal's reason when the call is cancelled first.
+   */
+  acquire(call: ScriptCall, signal?: AbortSignal): Promise<unknown>;
+  /** Runs the settle script; rejects as {@linkcode RedisConnection.acquire} does. */
+  settle(call: ScriptCall, signal?: AbortSignal): Promise<unknown>;
+  /**
+   * Pings the server (every master in cluster mode); rejects when one does not answer within
+   * `commandTimeoutMs`.
+   */
   ping(): Promise<void>;
   /** Where it connects, without credentials: `host:port` and the mode. */
   readonly target: string;
-  /** Closes the connection; no more reconnection attempts. */
+  /**
+   * Closes the connection; no more reconnection attempts. Waits up to `commandTimeoutMs` for
+   * the answers of calls still pending (a stalled server may never send them), then drops it.
+   */
   close(): Promise<void>;
 }
 
@@ -46,6 +57,7 @@ interface ScriptClient {
   connect(): Promise<unknown>;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   close(): Promise<unknown>;
+  destroy(): unknown;
 }
 
 function script(source: string) {
@@ -116,14 +128,30 @@ export async function connectRedis(options: RedisOptions): Promise<RedisConnecti
   ]);
   clearTimeout(timer);
 
+  /** Commands sent and not answered yet, including those whose deadline passed. */
+  const waiting = new Set<Promise<unknown>>();
+  function run<T>(command: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (closed) return Promise.reject(new Error("the plugin is shutting down"));
+    const work = command();
+    waiting.add(work);
+    const done = () => waiting.delete(work);
+    work.then(done, done);
+    return withDeadline(work, options.commandTimeoutMs, signal);
+  }
+
   return {
     target: `${options.mode} ${target}`,
-    acquire: (call) => client.vulpesAcquire(call.keys, call.args),
-    settle: (call) => client.vulpesSettle(call.keys, call.args),
-    ping: () => withTimeout(built.ping(), options.commandTimeoutMs),
+    acquire: (call, signal) => run(() => client.vulpesAcquire(call.keys, call.args), signal),
+    settle: (call, signal) => run(() => client.vulpesSettle(call.keys, call.args), signal),
+    ping: () => run(built.ping),
     async close() {
       closed = true;
-      await client.close().catch(() => {});
+      // Let the calls under way have their answers; a stalled server may never send them.
+      await withDeadline(Promise.allSettled(waiting), options.commandTimeoutMs).catch(() => {});
+      try {
+        // close() would wait for every answer still due: destroy() drops them.
+        await (waiting.size === 0 ? client.close() : client.destroy());
+      } catch { /* it was not open */ }
     },
   };
 }
@@ -194,19 +222,6 @@ function credentials(url: URL): { username?: string; password?: string } {
     ...(url.username === "" ? {} : { username: decodeURIComponent(url.username) }),
     ...(url.password === "" ? {} : { password: decodeURIComponent(url.password) }),
   };
-}
-
-/** Rejects when `work` takes longer than `ms` (a hung server, a cluster node's own options). */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

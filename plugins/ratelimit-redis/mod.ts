@@ -54,11 +54,12 @@ export const plugin = definePlugin<Config>({
     });
     return {
       rate_limiter: {
-        acquire: function acquire(params) {
-          return limiter.acquire(params);
+        acquire: function acquire(params, call) {
+          return limiter.acquire(params, call.signal);
         },
-        settle: async function settle(params) {
-          return { settled: await limiter.settle(params.reservation, params.actual_tokens) };
+        settle: async function settle(params, call) {
+          const { reservation, actual_tokens } = params;
+          return { settled: await limiter.settle(reservation, actual_tokens, call.signal) };
         },
       },
       health: async function health() {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createClient } from "redis";
 import type { AcquireParams, AcquireResult } from "@vulpes/contract/capabilities";
-import type { PluginContext, PluginInstance } from "@vulpes/contract/plugin";
+import type { PluginContext, PluginError, PluginInstance } from "@vulpes/contract/plugin";
 import { servePlugin } from "@vulpes/contract/plugin";
 import { createLinkedPair, Peer, RpcError } from "@vulpes/contract/protocol";
 import {
@@ -206,6 +206,71 @@ Deno.test("health reports the connection, the rules and the refusals; unavailabl
     await instance.close!();
   } finally {
     await redis.close();
+  }
+});
+
+/** What `work` rejects with; fails when it does not. */
+async function rejection(work: () => unknown): Promise<unknown> {
+  try {
+    await work();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("Expected a rejection, got an answer");
+}
+
+Deno.test("acquire() and settle() answer within command_timeout_ms while Redis stalls, by the fallback or as unavailable", async () => {
+  await using redis = await startRedis();
+  const admin = createClient({ url: redis.url });
+  await admin.connect();
+  const rules = [{ name: "tpm", window: "1m", requests: 100, tokens: 100_000 }];
+  const local = await redisInstance(redis, {
+    rules,
+    command_timeout_ms: 200,
+    fallback: { mode: "local" },
+  });
+  const strict = await redisInstance(redis, { rules, command_timeout_ms: 200 });
+  const patient = await redisInstance(redis, { rules, command_timeout_ms: 2000 });
+  const params = { subject: "alice", model: "m", estimated_tokens: 10 };
+  const settleable = await strict.rate_limiter!.acquire(params, call);
+  assert.match(settleable.reservation ?? "", /^r/, "Redis answered before the pause");
+  try {
+    // Redis keeps the connections open and answers nothing for 10 s.
+    await admin.sendCommand(["CLIENT", "PAUSE", "10000", "ALL"]);
+    const started = performance.now();
+    const within = () => performance.now() - started;
+
+    const fallback = await local.rate_limiter!.acquire(params, call);
+    assert.equal(fallback.allowed, true);
+    assert.match(fallback.reservation ?? "", /^local\./, "counted in this process");
+    const refused = await rejection(() => strict.rate_limiter!.acquire(params, call));
+    assert.equal((refused as PluginError).type, "unavailable", String(refused));
+    assert.match(String(refused), /no answer within command_timeout_ms \(200 ms\)/);
+    const settled = await rejection(() =>
+      strict.rate_limiter!.settle({ reservation: settleable.reservation!, actual_tokens: 1 }, call)
+    );
+    assert.equal((settled as PluginError).type, "unavailable", String(settled));
+    assert.ok(within() < 1500, `three calls of 200 ms each took ${within()} ms`);
+
+    const cancellable = createTestCall();
+    const reason = new Error("cancelled by the core");
+    setTimeout(() => cancellable.cancel(reason), 100);
+    const before = performance.now();
+    const cancelled = await rejection(() => patient.rate_limiter!.acquire(params, cancellable));
+    assert.equal(cancelled, reason, "the cancellation, not unavailable after 2000 ms");
+    assert.ok(performance.now() - before < 1000, `cancelled after ${performance.now() - before}`);
+
+    const health = await local.health!();
+    assert.equal(health.status, "degraded");
+    assert.equal(health.detail?.fallback_acquires, 1);
+    assert.equal((await patient.health!()).detail?.redis_errors, 0, "a cancellation is no error");
+    // Closing waits up to command_timeout_ms for answers still due, then drops them.
+    const closing = performance.now();
+    await Promise.all([local, strict, patient].map((instance) => instance.close!()));
+    assert.ok(performance.now() - closing < 3000, `closed in ${performance.now() - closing} ms`);
+    assert.ok(within() < 6000, `the pause lasts 10000 ms, the test took ${within()} ms`);
+  } finally {
+    admin.destroy();
   }
 });
 
