@@ -225,7 +225,7 @@ async function startFrozen(via: "deno" | "a launcher") {
     plugin.kill("SIGKILL");
     throw error;
   }
-  return { plugin, events };
+  return { plugin, events, logs };
 }
 
 /** What the promise settles as, or "pending" when it has not within `ms`. */
@@ -274,6 +274,32 @@ for (const via of ["deno", "a launcher"] as const) {
     }
   });
 }
+
+Deno.test("PluginProcess stops queueing past 64 MiB for a plugin that stopped reading: further sends are refused", async () => {
+  const { plugin, logs } = await startFrozen("a launcher");
+  try {
+    const observer = observerClient(plugin);
+    const event = {
+      type: "request.completed" as const,
+      time: "2026-01-01T00:00:00Z",
+      request_id: "r".repeat(100),
+    };
+    const batch = { events: Array(1000).fill(event) }; // ~150 KB a notification
+    const refusals = () => logs.filter((r) => /observer\.emit.*not reading/.test(String(r.msg)));
+    for (let i = 0; i < 600 && refusals().length === 0; i++) {
+      observer.emit(batch);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    assert.ok(refusals().length > 0, "emits past 64 MiB were still queued");
+    // Past the cap every further emit is refused (and counted in a warning), none queued.
+    const before = refusals().length;
+    for (let i = 0; i < 50; i++) observer.emit(batch);
+    await waitUntil(() => refusals().length === before + 50, 3000);
+    assert.equal(refusals()[0]!.level, "warn");
+  } finally {
+    plugin.kill("SIGKILL");
+  }
+});
 
 Deno.test("PluginProcess.start() gives up within startTimeoutMs on a plugin that never reads its config", async () => {
   const dir = await Deno.makeTempDir();

@@ -58,6 +58,7 @@ export {
   type ByteWriter,
   type CloseOptions,
   createLinkedPair,
+  DEFAULT_MAX_PENDING_BYTES,
   DEFER_MS,
   type FramingProblem,
   type SendOptions,

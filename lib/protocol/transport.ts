@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PluginError } from "./errors.ts";
 import { type Frame, LineDecoder } from "./framing.ts";
 
 /** What a transport reports that is not a message: a bad line from the other side. */
@@ -96,7 +97,19 @@ export interface StreamTransportOptions {
    * @default {16777216}
    */
   maxLineBytes?: number;
+  /**
+   * The most bytes of messages waiting to be written (JSON text, counted in UTF-16 code units)
+   * before `send` refuses more, rejecting with `unavailable`: a peer that stopped reading must
+   * not make its sender's memory grow without bound. One message larger than this is still
+   * sent when nothing else waits.
+   *
+   * @default {67108864}
+   */
+  maxPendingBytes?: number;
 }
+
+/** Default of {@linkcode StreamTransportOptions.maxPendingBytes}: 64 MiB. */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
  * Newline-delimited JSON over a readable and a writable byte stream: the plugin's stdin and
@@ -133,6 +146,8 @@ export class StreamTransport implements Transport {
   #decoder: LineDecoder;
   /** Lines queued and not yet written, each ending in a newline. */
   #pending: string[] = [];
+  #pendingBytes = 0;
+  #maxPendingBytes: number;
   #batch: PromiseWithResolvers<void> | null = null;
   /** The batch being written. */
   #writingBatch: PromiseWithResolvers<void> | null = null;
@@ -163,6 +178,7 @@ export class StreamTransport implements Transport {
     this.#input = readable;
     this.#output = writable instanceof WritableStream ? writable.getWriter() : writable;
     this.#decoder = new LineDecoder(options);
+    this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
   }
 
   /** The largest incoming line in bytes. */
@@ -196,7 +212,18 @@ export class StreamTransport implements Transport {
     if (line === undefined) {
       throw new TypeError(`Cannot send ${String(message)}: it has no JSON form`);
     }
+    if (this.#pendingBytes > 0 && this.#pendingBytes + line.length + 1 > this.#maxPendingBytes) {
+      const mib = Math.round(this.#pendingBytes / 1048576);
+      return Promise.reject(
+        new PluginError(
+          "unavailable",
+          `Cannot send: ${mib} MiB wait to be written (maxPendingBytes): the peer is not reading`,
+          { reason: "backlog" },
+        ),
+      );
+    }
     this.#pending.push(line, "\n");
+    this.#pendingBytes += line.length + 1;
     this.#batch ??= Promise.withResolvers<void>();
     const sent = this.#batch.promise;
     if (this.#writing) return sent;
@@ -255,6 +282,7 @@ export class StreamTransport implements Transport {
     this.#deferTimer = undefined;
     const error = new Error("Cannot send: the transport closed before the message was written");
     this.#pending = [];
+    this.#pendingBytes = 0;
     this.#batch?.reject(error);
     this.#batch = null;
     this.#writingBatch?.reject(error);
@@ -274,6 +302,7 @@ export class StreamTransport implements Transport {
       const text = this.#pending.join("");
       const batch = this.#batch!;
       this.#pending = [];
+      this.#pendingBytes = 0;
       this.#batch = null;
       this.#writingBatch = batch;
       try {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { PluginError } from "./errors.ts";
 import { type ByteReader, type ByteWriter, StreamTransport } from "./transport.ts";
 
 const encoder = new TextEncoder();
@@ -176,6 +177,28 @@ function stuckWriter(): ByteWriter & { writes: number; closed: number; aborted: 
     },
   };
 }
+
+Deno.test("StreamTransport refuses to queue past maxPendingBytes for a peer that stopped reading", async () => {
+  const writer = stuckWriter();
+  const transport = new StreamTransport(chunkyReader("", 1), writer, { maxPendingBytes: 1000 });
+  await transport.start();
+  const first = transport.send({ n: 0 }); // taken by the write that never ends
+  first.catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const fill = "x".repeat(90);
+  const queued = Array.from({ length: 10 }, (_, i) => transport.send({ i, fill }));
+  for (const sent of queued) sent.catch(() => {});
+  const refused = await transport.send({ i: 10, fill }).catch((error) => error);
+  assert.ok(refused instanceof PluginError && refused.type === "unavailable", String(refused));
+  assert.equal(refused.data.reason, "backlog");
+  assert.match(refused.message, /maxPendingBytes.*not reading/);
+  // One message larger than the cap still goes when nothing waits.
+  const lone = new StreamTransport(chunkyReader("", 1), chunkyWriter(1 << 20));
+  await lone.start();
+  await lone.send({ big: "y".repeat(5000) });
+  await transport.close({ signal: AbortSignal.abort() });
+  await lone.close();
+});
 
 Deno.test("StreamTransport.close() waits for a stuck write until its signal aborts, then drops what is unwritten", async () => {
   const writer = stuckWriter();
