@@ -103,6 +103,7 @@ export function createUsageRecorder(
   const text = `UPDATE ${qualified(names)} AS t SET last_used_at = v.at ` +
     `FROM unnest($1::text[], $2::timestamptz[]) AS v(id, at) ` +
     `WHERE t.id = v.id AND (t.last_used_at IS NULL OR t.last_used_at < v.at)`;
+  let closing = false;
   async function flush(): Promise<void> {
     if (pending.size === 0) return;
     const batch = pending;
@@ -113,7 +114,14 @@ export function createUsageRecorder(
       for (const [id, at] of batch) {
         if (pending.size < MAX_PENDING) pending.set(id, Math.max(at, pending.get(id) ?? 0));
       }
-      logger.warn("Cannot write last_used_at; will retry", { error: messageOf(error) });
+      if (closing) {
+        logger.warn("Cannot write last_used_at at shutdown; these keys keep their older value", {
+          keys: pending.size,
+          error: messageOf(error),
+        });
+      } else {
+        logger.warn("Cannot write last_used_at; will retry", { error: messageOf(error) });
+      }
     }
   }
   const timer = setInterval(() => void flush(), intervalMs);
@@ -124,6 +132,7 @@ export function createUsageRecorder(
     flush,
     async close() {
       clearInterval(timer);
+      closing = true;
       await flush();
     },
   };
