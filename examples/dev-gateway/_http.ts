@@ -1,5 +1,5 @@
 /**
- * The HTTP API: routing of paths, request ids, body limit and parsing, authentication,
+ * The HTTP API: routing of paths, request ids, the body (read in _body.ts), authentication,
  * `/v1/models`, `/healthz`, and OpenAI-style errors for everything that fails.
  *
  * @module
@@ -8,13 +8,14 @@
 import { checkHealth } from "@vulpes/contract/host";
 import type { Identity } from "@vulpes/contract/capabilities";
 import type { ServerConfig } from "./config.ts";
+import { readBody } from "./_body.ts";
 import { HttpError, httpError, toHttpError } from "./_errors.ts";
 import { type RequestLifetime, startLifetime } from "./_lifetime.ts";
 import type { Log } from "./_log.ts";
 import type { EventSink } from "./_observe.ts";
 import { type ApiRequest, failed, json, runPipeline } from "./_pipeline.ts";
 import type { Plugins } from "./_plugins.ts";
-import { authenticate, isRecord, listModels, type StageContext } from "./_stages.ts";
+import { authenticate, listModels, type StageContext } from "./_stages.ts";
 
 /** What the handler needs. */
 export interface HandlerDeps {
@@ -26,6 +27,8 @@ export interface HandlerDeps {
   log: Log;
   /** Observer events. */
   events: EventSink;
+  /** Aborted when the gateway starts to stop: requests in flight may still finish. */
+  closing: AbortSignal;
   /** Aborts every request in flight (shutdown deadline). */
   stopping: AbortSignal;
 }
@@ -133,7 +136,14 @@ async function serveApi(
     signal,
     headers,
   };
-  const body = kind ? await readBody(request, deps.server.max_body_bytes, kind) : {};
+  const body = kind
+    ? await readBody(request, kind, {
+      maxBytes: deps.server.max_body_bytes,
+      timeoutMs: deps.server.request_timeout_ms,
+      signal,
+      closing: deps.closing,
+    })
+    : {};
   const model = typeof body.model === "string" ? body.model : undefined;
   const traceparent = request.headers.get("traceparent")?.trim().toLowerCase();
   const eventBase: Record<string, unknown> = {
@@ -198,93 +208,8 @@ async function serveApi(
   }
 }
 
-async function readCapped(
-  stream: ReadableStream<Uint8Array> | null,
-  maxBytes: number,
-  tooLarge: () => Error,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const part of stream ?? ReadableStream.from([])) {
-    size += part.length;
-    if (size > maxBytes) throw tooLarge();
-    parts.push(part);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
-}
-
 function optional<K extends string>(key: K, value: string | null): { [P in K]?: string } {
   return (value === null ? {} : { [key]: value }) as { [P in K]?: string };
-}
-
-async function readBody(
-  request: Request,
-  maxBytes: number,
-  kind: ApiRequest["kind"],
-): Promise<Record<string, unknown>> {
-  const tooLarge = () =>
-    httpError(
-      413,
-      `Request body is larger than ${maxBytes} bytes`,
-      "invalid_request_error",
-      "request_too_large",
-    );
-  const length = request.headers.get("content-length");
-  const declared = Number(length ?? "0");
-  if (declared > maxBytes) throw tooLarge();
-  // With a Content-Length the server holds the body to exactly that many bytes: read it in one
-  // go. Without one (chunked), count while reading.
-  const bytes = length !== null
-    ? new Uint8Array(await request.arrayBuffer())
-    : await readCapped(request.body, maxBytes, tooLarge);
-  let body: unknown;
-  try {
-    body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    // The body is parsed as JSON whatever its Content-Type (lenient for clients that label it
-    // text/plain); a wrong type is named here, being the usual cause (curl -d without -H).
-    const type = request.headers.get("content-type");
-    const hint = type !== null && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)
-      ? ` (Content-Type is "${type.slice(0, 100)}": send application/json)`
-      : "";
-    throw httpError(
-      400,
-      `Request body is not valid JSON${hint}`,
-      "invalid_request_error",
-      "invalid_json",
-    );
-  }
-  if (!isRecord(body)) {
-    throw httpError(400, "Request body must be a JSON object", "invalid_request_error");
-  }
-  const bad = (param: string, message: string) => {
-    const error = httpError(400, message, "invalid_request_error", "invalid_value");
-    error.body.error.param = param;
-    return error;
-  };
-  if (typeof body.model !== "string" || body.model === "") {
-    throw bad("model", "you must provide a model parameter");
-  }
-  if (kind === "chat" && (!Array.isArray(body.messages) || body.messages.length === 0)) {
-    throw bad("messages", "messages must be a non-empty array");
-  }
-  if (kind === "chat" && body.messages && !(body.messages as unknown[]).every(isMessage)) {
-    throw bad("messages", "each message must be an object with a string role");
-  }
-  if (kind === "embeddings" && body.input === undefined) {
-    throw bad("input", "you must provide an input parameter");
-  }
-  return body;
-}
-
-function isMessage(value: unknown): boolean {
-  return isRecord(value) && typeof value.role === "string" && value.role !== "";
 }
 
 async function health(deps: HandlerDeps, headers: Headers): Promise<Response> {

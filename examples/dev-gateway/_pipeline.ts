@@ -191,7 +191,7 @@ async function lookup(
   const { plugin, client } = cache;
   try {
     const answer = await client.get(
-      { namespace: namespaceOf(request.identity), key },
+      { namespace: cacheNamespace(request.identity), key },
       { signal: request.context.signal, timeoutMs: plugin.timeoutMs },
     );
     if (answer.hit && isRecord(answer.value) && isComplete(request.kind, answer.value)) {
@@ -216,7 +216,7 @@ function store(request: ApiRequest, key: string, value: Record<string, unknown>)
   if (!cache) return;
   // Nobody waits for a store: it may go out with the cache's next message.
   cache.client.set({
-    namespace: namespaceOf(request.identity),
+    namespace: cacheNamespace(request.identity),
     key,
     value,
     ...(request.cacheTtlMs ? { ttl_ms: request.cacheTtlMs } : {}),
@@ -229,8 +229,16 @@ function store(request: ApiRequest, key: string, value: Record<string, unknown>)
   );
 }
 
-function namespaceOf(identity: Identity): string {
-  return identity.tenant ?? "default";
+/**
+ * The cache namespace of a caller: `tenant:<tenant>`, or `no-tenant` for a caller without
+ * one. Any non-empty string is a valid tenant, so only the prefix keeps the callers without a
+ * tenant apart from a tenant named after their namespace (e.g. one called "default").
+ *
+ * @param identity Who asks.
+ * @returns The namespace of cache.get and cache.set.
+ */
+export function cacheNamespace(identity: Pick<Identity, "tenant">): string {
+  return identity.tenant ? `tenant:${identity.tenant}` : "no-tenant";
 }
 
 /** Only whole answers are cached: every choice finished, or an embeddings list. */

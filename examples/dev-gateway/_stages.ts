@@ -137,7 +137,9 @@ export interface Reservation {
  * @param model The model.
  * @param estimatedTokens Tokens the request is expected to use.
  * @returns The reservations to settle.
- * @throws {HttpError} 429 with `retry-after` when a limiter refuses.
+ * @throws {HttpError} 429 with `retry-after` when a limiter refuses; whatever a later limiter
+ *   fails with (503 for `fail_mode: closed`, the signal's reason). Reservations already taken
+ *   are settled with 0 before any of these is thrown: the caller only settles what it gets.
  */
 export async function acquireLimits(
   context: StageContext,
@@ -146,6 +148,21 @@ export async function acquireLimits(
   estimatedTokens: number,
 ): Promise<Reservation[]> {
   const reservations: Reservation[] = [];
+  try {
+    return await acquireEach(context, { identity, model, estimatedTokens }, reservations);
+  } catch (error) {
+    settleLimits(context, reservations, 0);
+    throw error;
+  }
+}
+
+/** Ask each limiter in turn, adding what it reserves to `reservations` at once. */
+async function acquireEach(
+  context: StageContext,
+  request: { identity: Identity; model: string; estimatedTokens: number },
+  reservations: Reservation[],
+): Promise<Reservation[]> {
+  const { identity, model, estimatedTokens } = request;
   const limits: RateLimitState[] = [];
   for (const bound of context.plugins.rateLimiters) {
     const answer = await guarded(
@@ -168,7 +185,6 @@ export async function acquireLimits(
     }
     if (!answer.value.allowed) {
       setLimitHeaders(context.headers, limits);
-      settleLimits(context, reservations, 0);
       const retry = answer.value.retry_after_ms ?? 1000;
       const headers = Object.fromEntries(context.headers);
       headers["retry-after"] = String(Math.max(1, Math.ceil(retry / 1000)));

@@ -18,7 +18,8 @@ export interface Gateway {
   plugins: Plugins;
   /**
    * Stop accepting connections, let requests in flight finish (up to the shutdown timeout,
-   * then abort them), flush events and shut every plugin down.
+   * then abort them), flush events and shut every plugin down. Connections still open a
+   * second after the timeout (a client that never finishes its request) are not waited for.
    */
   shutdown(): Promise<void>;
 }
@@ -46,8 +47,17 @@ export async function startGateway(
   const log = options.log ?? createLog(config.secrets);
   const plugins = await startPlugins(config, { log });
   const events = createEventSink(plugins.observers, log);
+  const closing = new AbortController();
   const stopping = new AbortController();
   const { hostname, port } = splitListen(options.listen ?? config.server.listen);
+  const handler = createHandler({
+    server: config.server,
+    plugins,
+    log,
+    events,
+    closing: closing.signal,
+    stopping: stopping.signal,
+  });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     // Binding is synchronous: a port in use throws here.
@@ -62,7 +72,7 @@ export async function startGateway(
           headers: { "content-type": "application/json" },
         });
       },
-    }, createHandler({ server: config.server, plugins, log, events, stopping: stopping.signal }));
+    }, handler);
   } catch (error) {
     await plugins.shutdown(2000);
     throw new Error(`Cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
@@ -75,11 +85,16 @@ export async function startGateway(
     plugins,
     shutdown() {
       stopped ??= (async () => {
-        const deadline = setTimeout(
-          () => stopping.abort(new DOMException("The gateway is stopping", "AbortError")),
-          config.server.shutdown_timeout_ms,
-        );
-        await server.shutdown();
+        const timeoutMs = config.server.shutdown_timeout_ms;
+        const reason = new DOMException("The gateway is stopping", "AbortError");
+        closing.abort(reason);
+        const deadline = setTimeout(() => stopping.abort(reason), timeoutMs);
+        const waitMs = timeoutMs + ABORT_GRACE_MS;
+        if (!await settlesWithin(server.shutdown(), waitMs)) {
+          log.warn("stopped waiting for connections still open: a client never finished", {
+            waited_ms: waitMs,
+          });
+        }
         clearTimeout(deadline);
         events.close();
         await plugins.shutdown(5000);
@@ -87,6 +102,24 @@ export async function startGateway(
       return stopped;
     },
   };
+}
+
+/**
+ * Time the handlers get to answer once the shutdown deadline aborted them. The server's own
+ * shutdown is not awaited past it: Deno.serve waits for every connection, and one whose client
+ * never sends the rest of a request body would hold it forever.
+ */
+const ABORT_GRACE_MS = 1000;
+
+/** Whether a promise settles within `ms`; false when it is still pending then. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -10,25 +10,13 @@ import assert from "node:assert/strict";
 import { chatChunkEvents, chatCompletion, startFakeOpenAI } from "@vulpes/contract/testing";
 import {
   bin,
+  faultyLauncher,
   type GatewayProcess,
-  ROOT,
   startGatewayProcess,
   tempDir,
   waitFor,
   writeConfig,
 } from "./testdata/harness.ts";
-
-/** An executable launcher for testdata/faulty_plugin.ts. */
-function faultyLauncher(dir: string): string {
-  const path = `${dir}/faulty-plugin`;
-  const entry = `${ROOT}/examples/dev-gateway/testdata/faulty_plugin.ts`;
-  Deno.writeTextFileSync(
-    path,
-    `#!/bin/sh\nexec '${Deno.execPath()}' run --quiet --no-prompt --config '${ROOT}/deno.json' '${entry}' "$@"\n`,
-  );
-  Deno.chmodSync(path, 0o755);
-  return path;
-}
 
 function limiter(path: string, name: string, failMode: "open" | "closed", timeoutMs: number) {
   return {

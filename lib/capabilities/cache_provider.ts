@@ -10,7 +10,7 @@ import type { CallContext } from "./context.ts";
 
 /** Params of `cache.get`. */
 export interface CacheGetParams {
-  /** The tenant; entries of one namespace are never visible from another. */
+  /** Chosen by the core, one per tenant (the dev gateway: `tenant:<tenant>`, or `no-tenant`); entries of one namespace are never visible from another. */
   namespace: string;
   /** The key, from lib's `cacheKey(request)`. */
   key: string;

@@ -1,7 +1,8 @@
 /**
  * A fault fixture for the dev gateway's reliability tests: a rate limiter that stalls (never
  * answers) on the model `stall-<name>` of its config, logging `stalled` first so a test knows
- * the call is in flight; and a router that sends every model to the upstream `mock` and logs
+ * the call is in flight, and otherwise allows with the reservation `<name>:<model>`, logging
+ * each `settled` one; and a router that sends every model to the upstream `mock` and logs
  * each `router.feedback` it gets.
  *
  * @module
@@ -23,9 +24,12 @@ export const faultyPlugin = definePlugin({
           context.logger.info("stalled", { name: config.name });
           await new Promise((resolve) => call.signal.addEventListener("abort", resolve));
         }
-        return { allowed: true, reservation: "r", limits: [] };
+        return { allowed: true, reservation: `${config.name}:${model}`, limits: [] };
       },
-      settle: () => ({ settled: true }),
+      settle: ({ reservation, actual_tokens }) => {
+        context.logger.info("settled", { reservation, actual_tokens });
+        return { settled: true };
+      },
     },
     router: {
       route: ({ model }) => ({ routes: [{ upstream: "mock", model }] }),

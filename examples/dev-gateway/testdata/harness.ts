@@ -38,14 +38,29 @@ export function bin(name: string): string {
 }
 
 /**
- * Write an executable launcher for the fixture plugin into a folder.
+ * Write an executable launcher for the fixture plugin (testdata/fixture_plugin.ts) into a
+ * folder.
  *
  * @param dir The folder.
  * @returns Its path.
  */
 export function fixtureLauncher(dir: string): string {
-  const path = `${dir}/fixture-plugin`;
-  const entry = `${ROOT}/examples/dev-gateway/testdata/fixture_plugin.ts`;
+  return launcher(dir, "fixture-plugin", "fixture_plugin.ts");
+}
+
+/**
+ * Write an executable launcher for the fault fixture (testdata/faulty_plugin.ts) into a folder.
+ *
+ * @param dir The folder.
+ * @returns Its path.
+ */
+export function faultyLauncher(dir: string): string {
+  return launcher(dir, "faulty-plugin", "faulty_plugin.ts");
+}
+
+function launcher(dir: string, name: string, file: string): string {
+  const path = `${dir}/${name}`;
+  const entry = `${ROOT}/examples/dev-gateway/testdata/${file}`;
   Deno.writeTextFileSync(
     path,
     `#!/bin/sh\nexec '${Deno.execPath()}' run --quiet --no-prompt --config '${ROOT}/deno.json' '${entry}' "$@"\n`,
