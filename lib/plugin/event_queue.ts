@@ -151,7 +151,9 @@ export class EventQueue<T> {
         this.#stats.processed += batch.length;
       } catch (error) {
         this.#stats.failed += batch.length;
-        this.#options.onError?.(error);
+        try {
+          this.#options.onError?.(error);
+        } catch { /* a failing error handler must not stop the queue */ }
       }
     }
   }

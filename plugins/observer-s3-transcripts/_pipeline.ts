@@ -172,9 +172,10 @@ export class Pipeline {
   }
 
   #startWorkers(): void {
-    // Once stopped, a worker would end at once and this loop would never.
+    // Once stopped, a worker would end at once and this loop would never. A worker takes its
+    // first transcript before this loop looks again: one worker per waiting transcript.
     if (this.#stop.signal.aborted) return;
-    while (this.#workers < Math.min(this.#deps.config.s3.concurrency, this.#queue.length)) {
+    while (this.#workers < this.#deps.config.s3.concurrency && this.#queue.length > 0) {
       this.#workers++;
       this.#work().catch((error) => this.#bug("PUT worker", error));
     }

@@ -26,6 +26,37 @@ function transcript(id: string): Transcript {
   return buildTranscript(event, [], false);
 }
 
+Deno.test("Pipeline runs up to s3.concurrency PUTs at once, also for transcripts accepted one by one", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const answers: (() => void)[] = [];
+  const put: PutObject = () => {
+    most = Math.max(most, ++inFlight);
+    return new Promise((resolve) => answers.push(() => (inFlight--, resolve())));
+  };
+  const context = createTestContext();
+  const pipeline = new Pipeline({
+    config: config({ index: undefined }),
+    put,
+    logger: context.logger,
+    random: context.random,
+  });
+  pipeline.accept([transcript("a"), transcript("b")], 0);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(most, 2, "two transcripts, concurrency 2: two PUTs at once");
+  pipeline.accept([transcript("c")], 0);
+  pipeline.accept([transcript("d")], 0);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(inFlight, 2, "never more than s3.concurrency");
+  while (answers.length > 0) {
+    answers.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  assert.equal(await pipeline.flush(1000), true);
+  assert.equal(pipeline.stats().written, 4);
+  pipeline.close();
+});
+
 Deno.test("Pipeline retries PUTs and INSERTs and indexes only objects that were written", async () => {
   const calls: string[] = [];
   let putFailures = 3;
