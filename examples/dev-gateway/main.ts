@@ -8,13 +8,16 @@
  * Environment: `VULPES_CONFIG`, `VULPES_LISTEN` (the flags win). On start it prints one line
  * `vulpes dev gateway listening on <url>` to stdout; logs go to stderr as JSON lines.
  * SIGINT/SIGTERM stop it gracefully. Exit codes: 0 after a clean stop, 1 when the config is
- * refused or the server cannot start, 2 for a usage error.
+ * refused or the server cannot start, 2 for a usage error, 70 after an error nothing caught
+ * (a bug: logged as one JSON line, secrets redacted).
  *
  * @module
  */
 
+import { exitOnUncaught } from "@vulpes/contract/plugin";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startGateway } from "./gateway.ts";
+import { createLog } from "./_log.ts";
 
 const USAGE = "usage: main.ts [--config <gateway.yaml>] [--listen <host:port>]";
 
@@ -47,7 +50,10 @@ async function main(): Promise<number> {
   let gateway;
   try {
     const config = await loadConfig(file);
-    gateway = await startGateway(config, listen ? { listen } : {});
+    const log = createLog(config.secrets);
+    // A bug's error ends the gateway through its log, which redacts the config's secrets.
+    exitOnUncaught(log, { what: "the gateway" });
+    gateway = await startGateway(config, { ...(listen ? { listen } : {}), log });
   } catch (error) {
     const prefix = error instanceof ConfigError ? "Cannot start the gateway:\n" : "";
     write(Deno.stderr, `${prefix}${(error as Error).message}`);

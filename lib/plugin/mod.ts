@@ -47,5 +47,6 @@ export { shuffle, weightedPermutation } from "./random.ts";
 export { buildManifest, configJsonSchema } from "./manifest.ts";
 export { type ServedPlugin, servePlugin, type ServePluginOptions } from "./serve.ts";
 export { runPlugin, type RunPluginOptions } from "./run.ts";
+export { exitOnUncaught, type ExitOnUncaughtOptions, UNCAUGHT_EXIT_CODE } from "./uncaught.ts";
 export { PluginError } from "../protocol/errors.ts";
 export type { CallContext, Logger } from "../capabilities/context.ts";

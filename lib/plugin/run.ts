@@ -8,7 +8,8 @@ import { StreamTransport } from "../protocol/mod.ts";
 import { openPluginStdio } from "./_stdio.ts";
 import type { PluginDefinition } from "./definition.ts";
 import { buildManifest } from "./manifest.ts";
-import { type ServedPlugin, servePlugin, type ServePluginOptions } from "./serve.ts";
+import { servePlugin, type ServePluginOptions } from "./serve.ts";
+import { exitOnUncaught } from "./uncaught.ts";
 
 /** Options of {@linkcode runPlugin}; the defaults are the process's own. */
 export interface RunPluginOptions extends ServePluginOptions {
@@ -90,7 +91,10 @@ export async function runPlugin<Config>(
         options.stdout ?? stdio!.output,
       );
       const served = servePlugin(definition, transport, options);
-      const stopUncaught = exitOnUncaught(served, exit);
+      // served.logger changes at initialize (it gains the instance): read it when needed.
+      const stopUncaught = exitOnUncaught({
+        error: (msg, fields) => served.logger.error(msg, fields),
+      }, { exit, what: "the plugin" });
       try {
         await served.done;
       } finally {
@@ -111,37 +115,6 @@ export async function runPlugin<Config>(
   }
   exit(code);
   return code;
-}
-
-/** Exit code of a plugin ended by an error nothing caught (EX_SOFTWARE). */
-const UNCAUGHT_EXIT_CODE = 70;
-
-/**
- * An error nothing caught (a promise rejected without a handler, a throw in a timer) ends the
- * process, as Deno would, but through the plugin's logger: a JSON line with secrets redacted,
- * where Deno would print the raw error, secrets and all. The host restarts the plugin.
- *
- * @returns A function that removes the handlers.
- */
-function exitOnUncaught(served: ServedPlugin, exit: (code: number) => void): () => void {
-  function onUncaught(event: Event): void {
-    event.preventDefault();
-    const error = event instanceof PromiseRejectionEvent
-      ? event.reason
-      : (event as ErrorEvent).error;
-    served.logger.error("uncaught error: the plugin exits (a bug in the plugin)", {
-      error: error instanceof Error ? error.message : String(error),
-      ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
-      exit_code: UNCAUGHT_EXIT_CODE,
-    });
-    exit(UNCAUGHT_EXIT_CODE);
-  }
-  globalThis.addEventListener("unhandledrejection", onUncaught);
-  globalThis.addEventListener("error", onUncaught);
-  return () => {
-    globalThis.removeEventListener("unhandledrejection", onUncaught);
-    globalThis.removeEventListener("error", onUncaught);
-  };
 }
 
 async function writeAll(
