@@ -383,9 +383,19 @@ async function send(
 ): Promise<Response> {
   if (reply.delayMs || reply.hang) {
     // Reading request.signal makes Deno.serve warn once about its legacy abort: only waits do.
-    const signal = AbortSignal.any([closing, request.signal]);
-    if (reply.delayMs) await sleep(reply.delayMs, signal);
-    if (reply.hang) await sleep(Infinity, signal);
+    // Linked by hand, not AbortSignal.any: that would keep every wait until the server closes.
+    const wait = new AbortController();
+    const stop = () => wait.abort();
+    closing.addEventListener("abort", stop, { once: true });
+    request.signal.addEventListener("abort", stop, { once: true });
+    if (closing.aborted || request.signal.aborted) stop();
+    try {
+      if (reply.delayMs) await sleep(reply.delayMs, wait.signal);
+      if (reply.hang) await sleep(Infinity, wait.signal);
+    } finally {
+      closing.removeEventListener("abort", stop);
+      request.signal.removeEventListener("abort", stop);
+    }
   }
   const status = reply.status ?? 200;
   const headers = new Headers();
