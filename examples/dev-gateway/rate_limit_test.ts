@@ -9,23 +9,13 @@
 import assert from "node:assert/strict";
 import {
   faultyLauncher,
+  faultyLimiter,
   type GatewayProcess,
   startGatewayProcess,
   tempDir,
   waitFor,
   writeConfig,
 } from "./testdata/harness.ts";
-
-function limiter(path: string, name: string, failMode: "open" | "closed", timeoutMs: number) {
-  return {
-    name,
-    source: { type: "filesystem", path },
-    capabilities: ["rate_limiter"],
-    fail_mode: failMode,
-    timeout_ms: timeoutMs,
-    config: { name },
-  };
-}
 
 /** `reservation → actual_tokens` of every `settle` the fault fixture logged. */
 function settled(gateway: GatewayProcess): Map<string, number> {
@@ -52,9 +42,9 @@ Deno.test("a request that fails after a limiter reserved settles every reservati
   const file = writeConfig(dir.path, {
     server: { request_timeout_ms: 1500 },
     plugins: [
-      limiter(faulty, "first", "open", 5000),
-      limiter(faulty, "closed", "closed", 300),
-      limiter(faulty, "slow", "open", 30_000),
+      faultyLimiter(faulty, "first", "open", 5000),
+      faultyLimiter(faulty, "closed", "closed", 300),
+      faultyLimiter(faulty, "slow", "open", 30_000),
       {
         name: "router",
         source: { type: "filesystem", path: faulty },

@@ -11,23 +11,13 @@ import { chatChunkEvents, chatCompletion, startFakeOpenAI } from "@vulpes/contra
 import {
   bin,
   faultyLauncher,
+  faultyLimiter,
   type GatewayProcess,
   startGatewayProcess,
   tempDir,
   waitFor,
   writeConfig,
 } from "./testdata/harness.ts";
-
-function limiter(path: string, name: string, failMode: "open" | "closed", timeoutMs: number) {
-  return {
-    name,
-    source: { type: "filesystem", path },
-    capabilities: ["rate_limiter"],
-    fail_mode: failMode,
-    timeout_ms: timeoutMs,
-    config: { name },
-  };
-}
 
 function chat(gateway: GatewayProcess, model: string, extra: Record<string, unknown> = {}) {
   return fetch(`${gateway.url}/v1/chat/completions`, {
@@ -59,10 +49,10 @@ Deno.test("plugin faults: SIGKILL mid-request and stalls answer per fail_mode, s
   const faulty = faultyLauncher(dir.path);
   const file = writeConfig(dir.path, {
     plugins: [
-      limiter(faulty, "kill-closed", "closed", 30_000),
-      limiter(faulty, "kill-open", "open", 30_000),
-      limiter(faulty, "hang-closed", "closed", 500),
-      limiter(faulty, "hang-open", "open", 500),
+      faultyLimiter(faulty, "kill-closed", "closed", 30_000),
+      faultyLimiter(faulty, "kill-open", "open", 30_000),
+      faultyLimiter(faulty, "hang-closed", "closed", 500),
+      faultyLimiter(faulty, "hang-open", "open", 500),
       {
         name: "router",
         source: { type: "filesystem", path: faulty },
@@ -191,7 +181,7 @@ Deno.test("a prompt lookup that fails while the rate limit still decides: the cl
   const faulty = faultyLauncher(dir.path);
   const file = writeConfig(dir.path, {
     plugins: [
-      limiter(faulty, "hang-open", "open", 500),
+      faultyLimiter(faulty, "hang-open", "open", 500),
       {
         name: "router",
         source: { type: "filesystem", path: faulty },

@@ -58,6 +58,32 @@ export function faultyLauncher(dir: string): string {
   return launcher(dir, "faulty-plugin", "faulty_plugin.ts");
 }
 
+/**
+ * A gateway.yaml plugin entry for the fault fixture as a rate limiter: it stalls on the model
+ * `stall-<name>` and logs each settle.
+ *
+ * @param path The fixture's launcher ({@linkcode faultyLauncher}).
+ * @param name The instance name (also its config `name`).
+ * @param failMode What the gateway does when it fails.
+ * @param timeoutMs Its `timeout_ms`.
+ * @returns The entry.
+ */
+export function faultyLimiter(
+  path: string,
+  name: string,
+  failMode: "open" | "closed",
+  timeoutMs: number,
+): Record<string, unknown> {
+  return {
+    name,
+    source: { type: "filesystem", path },
+    capabilities: ["rate_limiter"],
+    fail_mode: failMode,
+    timeout_ms: timeoutMs,
+    config: { name },
+  };
+}
+
 function launcher(dir: string, name: string, file: string): string {
   const path = `${dir}/${name}`;
   const entry = `${ROOT}/examples/dev-gateway/testdata/${file}`;
