@@ -184,6 +184,13 @@ Deno.test("describePlugin() times out on a binary that waits for stdin, and name
   );
 });
 
+/** An event of about 150 bytes, for filling a frozen plugin's pipe. */
+const event = {
+  type: "request.completed" as const,
+  time: "2026-01-01T00:00:00Z",
+  request_id: "r".repeat(100),
+};
+
 /**
  * Start the frozen observer, spawned as `deno` (the host writes through a Deno pipe) or
  * through a launcher (through a Node socket), freeze it, and queue about 1.5 MB to it: many
@@ -212,11 +219,6 @@ async function startFrozen(via: "deno" | "a launcher") {
   }).finally(() => Deno.remove(dir, { recursive: true }));
   try {
     const observer = observerClient(plugin);
-    const event = {
-      type: "request.completed" as const,
-      time: "2026-01-01T00:00:00Z",
-      request_id: "r".repeat(100),
-    };
     observer.emit({ events: [event] });
     await waitUntil(() => logs.some((record) => record.msg === "freezing"));
     for (let i = 0; i < 1000; i++) observer.emit({ events: Array(10).fill(event) });
@@ -279,11 +281,6 @@ Deno.test("PluginProcess stops queueing past 64 MiB for a plugin that stopped re
   const { plugin, logs } = await startFrozen("a launcher");
   try {
     const observer = observerClient(plugin);
-    const event = {
-      type: "request.completed" as const,
-      time: "2026-01-01T00:00:00Z",
-      request_id: "r".repeat(100),
-    };
     const batch = { events: Array(1000).fill(event) }; // ~150 KB a notification
     const refusals = () => logs.filter((r) => /observer\.emit.*not reading/.test(String(r.msg)));
     for (let i = 0; i < 600 && refusals().length === 0; i++) {
