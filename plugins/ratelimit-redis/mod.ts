@@ -67,6 +67,7 @@ export const plugin = definePlugin<Config>({
         const detail = {
           redis: connection.target,
           fallback: config.fallback.mode,
+          connection_replacements: connection.replacements,
           ...limiter.stats(),
           ...(local === null ? {} : { local: local.stats() }),
         };
@@ -79,7 +80,9 @@ export const plugin = definePlugin<Config>({
         }
         return { status: "ok", detail: { ...detail, connected: true } };
       },
-      close: connection.close,
+      close: function close() {
+        return connection.close();
+      },
     };
   },
 });

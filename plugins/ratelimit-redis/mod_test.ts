@@ -192,6 +192,7 @@ Deno.test("health reports the connection, the rules and the refusals; unavailabl
     assert.deepEqual(health.detail, {
       redis: `standalone 127.0.0.1:${redis.port}`,
       fallback: "unavailable",
+      connection_replacements: 0,
       connected: true,
       rules: 1,
       refused: 1,
