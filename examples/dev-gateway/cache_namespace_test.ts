@@ -12,6 +12,7 @@ import {
   faultyLauncher,
   fixtureLauncher,
   type GatewayProcess,
+  mockUpstream,
   startGatewayProcess,
   tempDir,
   writeConfig,
@@ -72,12 +73,7 @@ Deno.test('callers without a tenant never share cache entries with a tenant name
         source: { type: "filesystem", path: faultyLauncher(dir.path) },
         capabilities: ["router"],
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url),
     ],
   });
   const gateway = await startGatewayProcess(file);

@@ -15,6 +15,7 @@ import { startFakeOpenAI } from "@vulpes/contract/testing";
 import {
   bin,
   type GatewayProcess,
+  mockUpstream,
   ROOT,
   runRefused,
   startGatewayProcess,
@@ -104,12 +105,7 @@ Deno.test("the HTTP API answers hostile input with OpenAI-style errors and stays
         capabilities: ["router"],
         config: { models: { "gpt-4o-mini": { targets: [{ upstream: "mock" }] } } },
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url),
     ],
   });
   const gateway = await startGatewayProcess(file);

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { startFakeOpenAI } from "@vulpes/contract/testing";
-import { bin, startGatewayProcess, tempDir, writeConfig } from "./testdata/harness.ts";
+import {
+  bin,
+  mockUpstream,
+  startGatewayProcess,
+  tempDir,
+  writeConfig,
+} from "./testdata/harness.ts";
 
 Deno.test("a prompt reference without any prompt provider gets a clear 400 and never goes upstream", async () => {
   await using fake = await startFakeOpenAI();
@@ -14,12 +20,7 @@ Deno.test("a prompt reference without any prompt provider gets a clear 400 and n
         capabilities: ["router"],
         config: { models: { "gpt-4o-mini": { targets: [{ upstream: "mock" }] } } },
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url),
     ],
   });
   const gateway = await startGatewayProcess(file);

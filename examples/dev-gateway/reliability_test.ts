@@ -13,6 +13,7 @@ import {
   faultyLauncher,
   faultyLimiter,
   type GatewayProcess,
+  mockUpstream,
   startGatewayProcess,
   tempDir,
   waitFor,
@@ -59,13 +60,7 @@ Deno.test("plugin faults: SIGKILL mid-request and stalls answer per fail_mode, s
         capabilities: ["router"],
         timeout_ms: 5000,
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        timeout_ms: 30_000,
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url, { timeout_ms: 30_000 }),
     ],
   });
   const gateway = await startGatewayProcess(file);
@@ -197,12 +192,7 @@ Deno.test("a prompt lookup that fails while the rate limit still decides: the cl
           },
         },
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url),
     ],
   });
   const gateway = await startGatewayProcess(file);
@@ -235,13 +225,7 @@ Deno.test("request_timeout_ms: a slow answer is a 504, and a stream still runnin
         source: { type: "filesystem", path: faultyLauncher(dir.path) },
         capabilities: ["router"],
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        timeout_ms: 30_000,
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url, { timeout_ms: 30_000 }),
     ],
   });
   const gateway = await startGatewayProcess(file);
@@ -296,12 +280,7 @@ Deno.test("SIGTERM under load: every request in flight completes with 200, obser
         source: { type: "filesystem", path: faultyLauncher(dir.path) },
         capabilities: ["router"],
       },
-      {
-        name: "mock",
-        source: { type: "filesystem", path: bin("upstream-openai") },
-        capabilities: ["upstream_provider"],
-        config: { base_url: `${fake.url}/v1` },
-      },
+      mockUpstream(fake.url),
       {
         name: "events",
         source: { type: "filesystem", path: bin("observer-stdout") },

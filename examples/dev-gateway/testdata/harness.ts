@@ -59,6 +59,27 @@ export function faultyLauncher(dir: string): string {
 }
 
 /**
+ * The gateway.yaml entry of the upstream instance `mock`: bin/upstream-openai in front of a
+ * fake OpenAI server.
+ *
+ * @param url The fake server's URL (without `/v1`).
+ * @param extra More fields of the entry, e.g. `timeout_ms`.
+ * @returns The entry.
+ */
+export function mockUpstream(
+  url: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name: "mock",
+    source: { type: "filesystem", path: bin("upstream-openai") },
+    capabilities: ["upstream_provider"],
+    ...extra,
+    config: { base_url: `${url}/v1` },
+  };
+}
+
+/**
  * A gateway.yaml plugin entry for the fault fixture as a rate limiter: it stalls on the model
  * `stall-<name>` and logs each settle.
  *
