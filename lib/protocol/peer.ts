@@ -108,6 +108,8 @@ export class Peer {
   #timerHeld = false;
   /** Ids of requests given up on (cancelled, timed out), whose late answers are not news. */
   #abandoned = new Set<RequestId>();
+  /** Notifications of a method that could not be sent in a row, for one warning per run. */
+  #notifyFailures = new Map<string, number>();
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -225,13 +227,13 @@ export class Peer {
     const message = params === undefined
       ? { jsonrpc: "2.0", method }
       : { jsonrpc: "2.0", method, params };
-    const warn = (error: unknown) => {
-      this.#warn(`Cannot send notification "${method}": ${errorMessage(error)}`);
-    };
     try {
-      this.#transport.send(message, options).catch(warn);
+      this.#transport.send(message, options).then(
+        () => this.#notifySent(method),
+        (error) => this.#notifyFailed(method, error),
+      );
     } catch (error) {
-      warn(error);
+      this.#notifyFailed(method, error);
     }
   }
 
@@ -516,6 +518,29 @@ export class Peer {
     this.#resolveClosed();
   }
 
+  /**
+   * A notification that could not be sent. A run of them (a peer that stopped reading refuses
+   * every one) is one warning at its start, one every 1000, and one when a send works again.
+   */
+  #notifyFailed(method: string, error: unknown): void {
+    const count = (this.#notifyFailures.get(method) ?? 0) + 1;
+    this.#notifyFailures.set(method, count);
+    if (count === 1 || count % NOTIFY_FAILURES_PER_WARNING === 0) {
+      const run = count === 1 ? "" : ` (${count} in a row)`;
+      this.#warn(`Cannot send notification "${method}": ${errorMessage(error)}${run}`);
+    }
+  }
+
+  #notifySent(method: string): void {
+    if (this.#notifyFailures.size === 0) return;
+    const count = this.#notifyFailures.get(method);
+    if (count === undefined) return;
+    this.#notifyFailures.delete(method);
+    if (count > 1) {
+      this.#warn(`Sent notification "${method}" again, after ${count} could not be sent`);
+    }
+  }
+
   #warn(message: string): void {
     const redact = this.#options.redact;
     this.#options.onwarning?.(redact ? redact(message) : message);
@@ -524,6 +549,8 @@ export class Peer {
 
 const DEFERRED: SendOptions = { defer: true };
 const MAX_ABANDONED = 1024;
+/** A run of notifications that could not be sent is reported once per this many. */
+const NOTIFY_FAILURES_PER_WARNING = 1000;
 
 function toErrorObject(error: unknown, method: string): JsonRpcErrorObject {
   if (error instanceof RpcError) {

@@ -839,3 +839,36 @@ Deno.test("Peer.close() with an aborted signal rejects requests stuck behind a w
   await assert.rejects(call, isPluginError("unavailable", { reason: "closed" }));
   assert.equal(peer.isClosed, true);
 });
+
+Deno.test("Peer reports a run of notifications it cannot send once, every 1000, and when it ends", async () => {
+  let refusing = true;
+  const transport: Transport = {
+    start: () => Promise.resolve(),
+    send: () =>
+      refusing
+        ? Promise.reject(new Error("64 MiB wait to be written: the peer is not reading"))
+        : Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const warnings: string[] = [];
+  const peer = new Peer(transport, { onwarning: (message) => warnings.push(message) });
+  await peer.start();
+  for (let i = 0; i < 2500; i++) peer.notify("observer.emit", { events: [] });
+  peer.notify("other.method");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(warnings, [
+    'Cannot send notification "observer.emit": 64 MiB wait to be written: the peer is not reading',
+    'Cannot send notification "observer.emit": 64 MiB wait to be written: the peer is not reading (1000 in a row)',
+    'Cannot send notification "observer.emit": 64 MiB wait to be written: the peer is not reading (2000 in a row)',
+    'Cannot send notification "other.method": 64 MiB wait to be written: the peer is not reading',
+  ]);
+  refusing = false;
+  peer.notify("observer.emit", { events: [] });
+  peer.notify("observer.emit", { events: [] });
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(warnings.length, 5);
+  assert.equal(
+    warnings[4],
+    'Sent notification "observer.emit" again, after 2500 could not be sent',
+  );
+});
