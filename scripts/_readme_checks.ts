@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { ZodType } from "zod";
+import type { PluginDefinition, PluginInstance } from "@vulpes/contract/plugin";
+import { createTestContext } from "@vulpes/contract/testing";
 import { configTable, tableCells } from "./_config_table.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -115,6 +117,32 @@ export function markedExample(readme: Readme, name: string): string {
     `${readme.path} has no example "${name}" (a fenced block after <!-- example:${name} -->)`,
   );
   return marked[1]!;
+}
+
+/**
+ * The first plugin entry of the README's `<!-- example:config -->` gateway.yaml (parsed YAML,
+ * so a test may reach into its config).
+ */
+// deno-lint-ignore no-explicit-any
+export function exampleConfigEntry(readme: Readme): any {
+  return parse(markedExample(readme, "config")).plugins[0];
+}
+
+/**
+ * The plugin made from the README's `<!-- example:config -->` entry, with a test context.
+ *
+ * @param readme The README.
+ * @param definition The plugin.
+ * @param schema Its config schema.
+ * @returns The instance.
+ */
+export async function exampleInstance<Config>(
+  readme: Readme,
+  definition: PluginDefinition<Config>,
+  schema: ZodType<Config>,
+): Promise<PluginInstance> {
+  const config = schema.parse(exampleConfigEntry(readme).config);
+  return await definition.create(config, createTestContext());
 }
 
 /**

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
 import type { PromptResolveParams } from "@vulpes/contract/capabilities";
 import type { PluginInstance } from "@vulpes/contract/plugin";
-import { createTestCall, createTestContext } from "@vulpes/contract/testing";
+import { createTestCall } from "@vulpes/contract/testing";
 import {
   assertConfigTable,
+  exampleConfigEntry,
+  exampleInstance,
   markedExample,
   type Readme,
   readmeOf,
@@ -15,11 +16,11 @@ import { plugin } from "./mod.ts";
 const call = createTestCall();
 
 /** The plugin made from the README's `<!-- example:config -->` gateway.yaml, checked first. */
-async function exampleInstance(readme: Readme): Promise<PluginInstance> {
-  const entry = parse(markedExample(readme, "config")).plugins[0];
+async function checkedInstance(readme: Readme): Promise<PluginInstance> {
+  const entry = exampleConfigEntry(readme);
   assert.equal(entry.source.path, "bin/prompt-template-registry");
   assert.deepEqual(entry.capabilities, ["prompt_provider"]);
-  return await plugin.create(configSchema.parse(entry.config), createTestContext());
+  return await exampleInstance(readme, plugin, configSchema);
 }
 
 Deno.test("README config table matches config.ts (regenerate with deno task docs)", async () => {
@@ -28,7 +29,7 @@ Deno.test("README config table matches config.ts (regenerate with deno task docs
 
 Deno.test("README's gateway.yaml config renders the messages the README shows", async () => {
   const readme = await readmeOf(import.meta.url);
-  const instance = await exampleInstance(readme);
+  const instance = await checkedInstance(readme);
   const params = JSON.parse(markedExample(readme, "params"));
   const result = await instance.prompt_provider!.resolve(params, call);
   assert.deepEqual(result, JSON.parse(markedExample(readme, "result")));
@@ -36,7 +37,7 @@ Deno.test("README's gateway.yaml config renders the messages the README shows", 
 
 Deno.test("README's error messages are the plugin's, for the example config", async () => {
   const readme = await readmeOf(import.meta.url);
-  const instance = await exampleInstance(readme);
+  const instance = await checkedInstance(readme);
   const base = JSON.parse(markedExample(readme, "params")) as PromptResolveParams;
   const variables = base.prompt!.variables!;
   const requests: PromptResolveParams[] = [
@@ -57,7 +58,7 @@ Deno.test("README's error messages are the plugin's, for the example config", as
 
 Deno.test("README's template error examples are the config check's", async () => {
   const readme = await readmeOf(import.meta.url);
-  const entry = parse(markedExample(readme, "config")).plugins[0];
+  const entry = exampleConfigEntry(readme);
   const v2 = entry.config.prompts["support-bot"].versions["2"];
   v2.messages.push({ role: "user", content: "{{#faq}} {{q}}" }, {
     role: "user",
